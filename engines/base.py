@@ -1,0 +1,125 @@
+"""The engine contract and the small typed values that cross stage boundaries.
+
+Every renderer (the weight-free warp engine, the LivePortrait-compatible neural engine, the offline
+diffusion/video modes) implements :class:`Engine`:
+
+* ``prepare(portrait, face) -> SourceState`` runs once per portrait (all per-source work lives here);
+* ``render(state, motion) -> np.ndarray`` runs per frame and returns the full composited RGB frame;
+* ``close()`` releases what the engine holds.
+
+Coordinates: images are RGB ``uint8`` ``(H, W, 3)``. Landmarks are MediaPipe face-mesh points in
+*pixels*: ``x`` to the right, ``y`` down, ``z`` away from the camera, ``z`` on the same pixel scale as ``x``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, runtime_checkable
+
+import numpy as np
+
+NUM_LANDMARKS = 478  # MediaPipe face mesh with the iris refinement
+
+
+class LivePuppetError(Exception):
+    """A predictable failure with a one-line message meant for the user (no traceback is shown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One tracked face: 478 landmarks ``(478, 3)`` float32 in pixels of an image of ``image_size``."""
+
+    landmarks: np.ndarray
+    image_size: tuple[int, int]  # (width, height)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """Tight landmark box ``(x0, y0, x1, y1)`` in pixels."""
+        xy = self.landmarks[:, :2]
+        x0, y0 = xy.min(axis=0)
+        x1, y1 = xy.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """Driving motion relative to the neutral (calibration) face of the driver; source-independent.
+
+    The face frame: the driver's neutral landmarks centred on their rigid-point centroid and divided by
+    the neutral inter-ocular distance (so eye-to-eye = 1), rotation undone. ``expression`` is the driving
+    landmarks in that frame minus the neutral ones. ``translation`` is in the same units (inter-ocular
+    distances of the neutral face), ``rotation`` is the head rotation relative to neutral, acting on
+    column vectors in image axes (x right, y down, z away from the camera).
+    """
+
+    rotation: np.ndarray  # (3, 3) float32
+    scale: float
+    translation: np.ndarray  # (2,) float32
+    expression: np.ndarray  # (478, 3) float32
+    neutral: np.ndarray  # (478, 3) float32: the driver's neutral landmarks in the face frame
+    face_found: bool = True
+    # How much of the live driving motion is in effect: 1 while the face is tracked, easing to 0 when it is
+    # lost. Engines that read pixels (the neural engine) use it to ease their own motion to neutral.
+    driving_weight: float = 1.0
+    # Pixel-level driving data for engines that look at images; None for scripted/synthetic motion.
+    driving_image: np.ndarray | None = None  # RGB uint8 frame the face was found in
+    driving_face: Face | None = None
+    reference_image: np.ndarray | None = None  # the calibration frame (neutral)
+    reference_face: Face | None = None
+    calibration_id: int = 0  # changes whenever the neutral reference is re-taken
+
+    @staticmethod
+    def identity(neutral: np.ndarray) -> "Motion":
+        """No motion: the source as it is."""
+        return Motion(
+            rotation=np.eye(3, dtype=np.float32),
+            scale=1.0,
+            translation=np.zeros(2, np.float32),
+            expression=np.zeros_like(neutral, dtype=np.float32),
+            neutral=neutral,
+            face_found=False,
+            driving_weight=0.0,
+        )
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What ``prepare`` computed for one portrait. Engines subclass it with their own fields."""
+
+    image: np.ndarray  # the portrait as rendered into (RGB uint8, output resolution)
+    face: Face  # the portrait's face in ``image`` pixels
+    extras: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A renderer: prepare a portrait once, then render each frame from motion. Single-threaded."""
+
+    name: str
+
+    def prepare(self, portrait: np.ndarray, face: Face) -> SourceState: ...
+
+    def render(self, state: SourceState, motion: Motion) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+# Engines are registered by name in a plain dict of factories: ``ENGINES[name](**options) -> Engine``.
+ENGINES: dict[str, Callable[..., Engine]] = {}
+
+
+def register_engine(name: str) -> Callable[[Callable[..., Engine]], Callable[..., Engine]]:
+    def decorate(factory: Callable[..., Engine]) -> Callable[..., Engine]:
+        ENGINES[name] = factory
+        return factory
+
+    return decorate
+
+
+def create_engine(name: str, **options) -> Engine:
+    """Build a registered engine by name (importing the built-in engines on first use)."""
+    import engines  # noqa: F401  (registers the built-in engines)
+
+    if name not in ENGINES:
+        raise LivePuppetError(f"unknown engine {name!r}; available: {', '.join(sorted(ENGINES))}")
+    return ENGINES[name](**options)

@@ -1,0 +1,96 @@
+"""Face tracking with MediaPipe face mesh: 478 landmarks (with iris) in pixels.
+
+Still-image mode for portraits (every call detects afresh), tracking mode for streams (detection only
+when the track is lost). With several faces in view one is picked consistently: the one nearest the
+previously tracked face, else the largest, ties broken by the most central.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from engines.base import Face, LivePuppetError, NUM_LANDMARKS
+
+log = logging.getLogger(__name__)
+
+# MediaPipe resizes internally; huge portraits (8K) are tracked on a downscaled copy.
+MAX_TRACK_SIDE = 1920
+
+
+class FaceTracker:
+    """``track(rgb) -> Face | None``. One instance per stream; not thread-safe (use from one thread)."""
+
+    def __init__(self, *, static_image: bool = False, max_faces: int = 2, min_confidence: float = 0.5):
+        try:
+            from mediapipe.python.solutions import face_mesh
+        except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
+            raise LivePuppetError(
+                f"MediaPipe face mesh is not available ({exc}); install it with `pip install mediapipe==0.10.21`"
+            ) from exc
+        self._mesh = face_mesh.FaceMesh(
+            static_image_mode=static_image,
+            max_num_faces=max_faces,
+            refine_landmarks=True,
+            min_detection_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+        self._previous_centre: np.ndarray | None = None
+
+    def track(self, rgb: np.ndarray) -> Face | None:
+        """Landmarks of the chosen face in ``rgb`` (H, W, 3 uint8), or None when no face is found."""
+        height, width = rgb.shape[:2]
+        scale = min(1.0, MAX_TRACK_SIDE / max(height, width))
+        image = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        result = self._mesh.process(np.ascontiguousarray(image))
+        if not result.multi_face_landmarks:
+            return None
+        candidates = [_to_pixels(face.landmark, width, height) for face in result.multi_face_landmarks]
+        chosen = self._choose(candidates, width, height)
+        self._previous_centre = chosen[:, :2].mean(axis=0)
+        return Face(landmarks=chosen, image_size=(width, height))
+
+    def reset(self) -> None:
+        """Forget the previously tracked face (the next call picks afresh)."""
+        self._previous_centre = None
+
+    def _choose(self, candidates: list[np.ndarray], width: int, height: int) -> np.ndarray:
+        if len(candidates) == 1:
+            return candidates[0]
+        centres = np.stack([c[:, :2].mean(axis=0) for c in candidates])
+        if self._previous_centre is not None:
+            return candidates[int(np.argmin(np.linalg.norm(centres - self._previous_centre, axis=1)))]
+        sizes = np.array([np.ptp(c[:, 0]) * np.ptp(c[:, 1]) for c in candidates])
+        off_centre = np.linalg.norm(centres - np.array([width / 2, height / 2]), axis=1)
+        # Largest first; faces within 10 % of the largest count as equal and the most central wins.
+        near_largest = sizes >= 0.9 * sizes.max()
+        return candidates[int(np.argmin(np.where(near_largest, off_centre, np.inf)))]
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _to_pixels(landmarks, width: int, height: int) -> np.ndarray:
+    points = np.array([(p.x * width, p.y * height, p.z * width) for p in landmarks], dtype=np.float32)
+    if points.shape != (NUM_LANDMARKS, 3):
+        raise LivePuppetError(f"face mesh returned {points.shape[0]} landmarks, expected {NUM_LANDMARKS}")
+    return points
+
+
+def find_portrait_face(rgb: np.ndarray, name: str = "the source image") -> Face:
+    """The face of a still portrait, or a clear error naming the file when there is none."""
+    with FaceTracker(static_image=True) as tracker:
+        face = tracker.track(rgb)
+    if face is None:
+        raise LivePuppetError(
+            f"no face found in {name}: use a portrait with one clearly visible, roughly frontal face"
+        )
+    return face

@@ -1,0 +1,36 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_root() -> Path | None:
+    configured = os.environ.get("LIVEPUPPET_TEST_DATA")
+    root = Path(configured) if configured else REPO.parent / "shared" / "data"
+    if not root.is_absolute():
+        root = (Path.cwd() / root).resolve()
+    return root if (root / "liveportrait_examples").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The development test data (real portraits and driving videos); skips when it is absent."""
+    root = _data_root()
+    if root is None:
+        pytest.skip(
+            "development test data not found: set LIVEPUPPET_TEST_DATA to the shared data folder "
+            "(a fresh clone has none; .ci/run sets it)"
+        )
+    return root / "liveportrait_examples"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The LivePortrait reference manifests and vectors (../shared/reference/liveportrait)."""
+    configured = os.environ.get("LIVEPUPPET_REFERENCE")
+    root = Path(configured) if configured else REPO.parent / "shared" / "reference" / "liveportrait"
+    if not (root / "README.md").is_file():
+        pytest.skip("LivePortrait reference vectors not found: set LIVEPUPPET_REFERENCE (.ci/run sets it)")
+    return root
