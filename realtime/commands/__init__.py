@@ -1,0 +1,1 @@
+"""Subcommands of `livepuppet`; each module has `register(subparsers)` setting `handler`."""
