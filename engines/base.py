@@ -13,8 +13,10 @@ Coordinates: images are RGB ``uint8`` ``(H, W, 3)``. Landmarks are MediaPipe fac
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Callable, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -104,22 +106,39 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-# Engines are registered by name in a plain dict of factories: ``ENGINES[name](**options) -> Engine``.
-ENGINES: dict[str, Callable[..., Engine]] = {}
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """What the CLI hands every engine factory; an engine ignores what does not concern it."""
+
+    weights: Path | None = None  # directory with model weights (neural engine)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    runtime: str = "torch"  # torch | onnx | trt (see export/)
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    output_size: int | None = None  # longest output side in pixels; None keeps the source's resolution
 
 
-def register_engine(name: str) -> Callable[[Callable[..., Engine]], Callable[..., Engine]]:
-    def decorate(factory: Callable[..., Engine]) -> Callable[..., Engine]:
+# Engines are registered by name in a plain dict of factories: ``ENGINES[name](options) -> Engine``.
+EngineFactory = Callable[[EngineOptions], Engine]
+ENGINES: dict[str, EngineFactory] = {}
+
+
+def register_engine(name: str) -> Callable[[EngineFactory], EngineFactory]:
+    def decorate(factory: EngineFactory) -> EngineFactory:
         ENGINES[name] = factory
         return factory
 
     return decorate
 
 
-def create_engine(name: str, **options) -> Engine:
-    """Build a registered engine by name (importing the built-in engines on first use)."""
-    import engines  # noqa: F401  (registers the built-in engines)
+# Modules that register the built-in engines when imported. They must not import torch or diffusers at
+# module level: the heavy imports happen when an engine is built.
+BUILTIN_ENGINE_MODULES = ("engines.warp.engine", "engines.liveportrait.engine")
 
+
+def create_engine(name: str, options: EngineOptions = EngineOptions()) -> Engine:
+    """Build a registered engine by name (importing the built-in engines on first use)."""
+    for module in BUILTIN_ENGINE_MODULES:
+        importlib.import_module(module)
     if name not in ENGINES:
         raise LivePuppetError(f"unknown engine {name!r}; available: {', '.join(sorted(ENGINES))}")
-    return ENGINES[name](**options)
+    return ENGINES[name](options)
