@@ -48,10 +48,11 @@ class Motion:
     """Driving motion relative to the neutral (calibration) face of the driver; source-independent.
 
     The face frame: the driver's neutral landmarks centred on their rigid-point centroid and divided by
-    the neutral inter-ocular distance (so eye-to-eye = 1), rotation undone. ``expression`` is the driving
-    landmarks in that frame minus the neutral ones. ``translation`` is in the same units (inter-ocular
-    distances of the neutral face), ``rotation`` is the head rotation relative to neutral, acting on
-    column vectors in image axes (x right, y down, z away from the camera).
+    the neutral inter-ocular distance (so eye-to-eye = 1), in-plane roll removed (eye line horizontal);
+    axes x right, y down, z away from the camera (see :class:`engines.landmarks.FaceFrame`). ``rotation``
+    is the head rotation relative to neutral in that frame (acting on row vectors as ``p @ rotation.T``),
+    ``scale`` and ``translation`` (x, y) likewise; ``expression`` is the driving landmarks with the head
+    pose undone minus the neutral ones.
     """
 
     rotation: np.ndarray  # (3, 3) float32

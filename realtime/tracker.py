@@ -8,6 +8,7 @@ previously tracked face, else the largest, ties broken by the most central.
 from __future__ import annotations
 
 import logging
+import os
 
 import cv2
 import numpy as np
@@ -24,6 +25,9 @@ class FaceTracker:
     """``track(rgb) -> Face | None``. One instance per stream; not thread-safe (use from one thread)."""
 
     def __init__(self, *, static_image: bool = False, max_faces: int = 2, min_confidence: float = 0.5):
+        # MediaPipe's C++ side logs start-up chatter to stderr; keep warnings and errors only.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
             from mediapipe.python.solutions import face_mesh
         except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly

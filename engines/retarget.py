@@ -1,0 +1,83 @@
+"""Retargeting: put a driver's :class:`~engines.base.Motion` onto the source's own face.
+
+Expression offsets are scaled per feature by the ratio of the source's and the driver's neutral
+proportions, so a small-eyed source still closes its eyes fully when the driver blinks and the mouth opens
+in proportion to the source's mouth. The head pose is applied about the source's rigid-point centre in
+its roll-free face frame (3-D, with MediaPipe's depth), then taken back to image pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engines.base import Face, Motion
+from engines.landmarks import (
+    LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_CORNERS, LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LIPS,
+    MOUTH_CORNERS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_CORNERS, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
+    RIGHT_IRIS, FaceFrame,
+)  # fmt: skip
+
+RATIO_LIMITS = (0.25, 4.0)
+
+
+def _eye_size(points: np.ndarray, corners, upper, lower) -> tuple[float, float]:
+    width = np.linalg.norm(points[corners[0], :2] - points[corners[1], :2])
+    gap = np.linalg.norm(points[upper[2:5], :2] - points[lower[2:5], :2], axis=1).mean()
+    return float(width), float(gap)
+
+
+def _mouth_size(points: np.ndarray) -> tuple[float, float]:
+    width = np.linalg.norm(points[MOUTH_CORNERS[0], :2] - points[MOUTH_CORNERS[1], :2])
+    height = np.linalg.norm(points[0, :2] - points[17, :2])  # outer lip top to bottom
+    return float(width), float(height)
+
+
+def _ratio(source: float, driver: float) -> float:
+    return float(np.clip(source / max(driver, 1e-6), *RATIO_LIMITS))
+
+
+def expression_scales(source: np.ndarray, driver: np.ndarray) -> np.ndarray:
+    """Per-point (478, 3) multipliers for the driver's expression offsets, from both neutral faces given in
+    their own face frames (478, 3)."""
+    scales = np.ones_like(source, dtype=np.float32)
+    eyes = (
+        (RIGHT_EYE_CORNERS, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_CONTOUR, RIGHT_IRIS, RIGHT_BROW),
+        (LEFT_EYE_CORNERS, LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_EYE_CONTOUR, LEFT_IRIS, LEFT_BROW),
+    )
+    for corners, upper, lower, contour, iris, brow in eyes:
+        source_width, source_gap = _eye_size(source, corners, upper, lower)
+        driver_width, driver_gap = _eye_size(driver, corners, upper, lower)
+        points = np.concatenate([contour, iris])
+        scales[points, 0] = _ratio(source_width, driver_width)
+        scales[points, 1] = _ratio(source_gap, driver_gap)
+        scales[brow, :2] = _ratio(source_width, driver_width)
+    source_width, source_height = _mouth_size(source)
+    driver_width, driver_height = _mouth_size(driver)
+    scales[LIPS, 0] = _ratio(source_width, driver_width)
+    scales[LIPS, 1] = _ratio(source_height, driver_height)
+    return scales
+
+
+class Retargeter:
+    """``retarget(motion) -> (478, 3)`` target landmarks in the source image's pixels.
+
+    Built once per source face; the per-feature scales are recomputed only when the driver's neutral
+    changes (a new calibration).
+    """
+
+    def __init__(self, source: Face):
+        self.frame = FaceFrame.of(source.landmarks)
+        self.source_points = self.frame.normalise(source.landmarks).astype(np.float32)  # (478, 3)
+        self._driver_neutral: np.ndarray | None = None
+        self._scales = np.ones_like(self.source_points)
+
+    def retarget(self, motion: Motion) -> np.ndarray:
+        if motion.neutral is not self._driver_neutral:
+            self._driver_neutral = motion.neutral
+            self._scales = expression_scales(self.source_points, motion.neutral)
+        # 1. expression in the source's face frame, 2. head pose about the source's centre.
+        expressed = self.source_points + motion.expression * self._scales
+        posed = motion.scale * expressed @ motion.rotation.T
+        posed[:, :2] += motion.translation
+        # 3. back to image pixels.
+        return self.frame.denormalise(posed).astype(np.float32)
