@@ -57,7 +57,8 @@ def trilinear_grid_sample(volume: torch.Tensor, grid: torch.Tensor) -> torch.Ten
     xi = (_clamp_index(x0, w), _clamp_index(x0 + 1, w))
     yi = (_clamp_index(y0, h), _clamp_index(y0 + 1, h))
     zi = (_clamp_index(z0, d), _clamp_index(z0 + 1, d))
-    # 3. channels-last table (N*D*H*W, C); row index of a voxel = n*DHW + z*HW + y*W + x
+    # 3. channels-last table (N*D*H*W, C); row of a voxel = n*DHW + z*HW + y*W + x. Row gathers copy C
+    # contiguous values per index (column gathers, one scalar per index, measured 2-4x slower in onnxruntime).
     table = volume.reshape(n, c, d * h * w).transpose(1, 2).reshape(n * d * h * w, c)
     batch_offset = (torch.arange(n, device=volume.device, dtype=torch.int64) * (d * h * w)).unsqueeze(1)
     out = None
