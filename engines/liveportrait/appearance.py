@@ -26,7 +26,9 @@ class AppearanceFeatureExtractor(nn.Module):
         self.reshape_depth = reshape_depth
         self.first = SameBlock2d(image_channel, block_expansion)
         widths = [min(max_features, block_expansion * 2**i) for i in range(num_down_blocks + 1)]
-        self.down_blocks = nn.ModuleList(DownBlock2d(widths[i], widths[i + 1]) for i in range(num_down_blocks))
+        self.down_blocks = nn.ModuleList(
+            DownBlock2d(widths[i], widths[i + 1]) for i in range(num_down_blocks)
+        )
         self.second = nn.Conv2d(widths[-1], max_features, kernel_size=1)
         self.resblocks_3d = nn.Sequential()
         for i in range(num_resblocks):
@@ -38,5 +40,7 @@ class AppearanceFeatureExtractor(nn.Module):
             out = block(out)  # (B, 128, 128, 128) then (B, 256, 64, 64)
         out = self.second(out)  # (B, 512, 64, 64)
         batch, _, height, width = out.shape
-        volume = out.view(batch, self.reshape_channel, self.reshape_depth, height, width)  # (B, 32, 16, 64, 64)
+        volume = out.view(
+            batch, self.reshape_channel, self.reshape_depth, height, width
+        )  # (B, 32, 16, 64, 64)
         return self.resblocks_3d(volume)

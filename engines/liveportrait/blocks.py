@@ -82,7 +82,9 @@ def _hourglass_width(block_expansion: int, max_features: int, level: int) -> int
 class HourglassEncoder(nn.Module):
     def __init__(self, block_expansion: int, in_features: int, num_blocks: int, max_features: int):
         super().__init__()
-        widths = [in_features] + [_hourglass_width(block_expansion, max_features, i + 1) for i in range(num_blocks)]
+        widths = [in_features] + [
+            _hourglass_width(block_expansion, max_features, i + 1) for i in range(num_blocks)
+        ]
         self.down_blocks = nn.ModuleList(DownBlock3d(widths[i], widths[i + 1]) for i in range(num_blocks))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -69,7 +69,9 @@ def read_pth(path: Path) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LivePuppetError(f"{path}: refused to load, the file is not a plain tensor checkpoint ({first})") from exc
+        raise LivePuppetError(
+            f"{path}: refused to load, the file is not a plain tensor checkpoint ({first})"
+        ) from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise LivePuppetError(f"{path}: cannot read checkpoint ({exc})") from exc
 

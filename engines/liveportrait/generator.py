@@ -18,7 +18,9 @@ class SPADE(nn.Module):
 
     def __init__(self, channels: int, label_channels: int, hidden: int = 128):
         super().__init__()
-        self.mlp_shared = nn.Sequential(nn.Conv2d(label_channels, hidden, kernel_size=3, padding=1), nn.ReLU())
+        self.mlp_shared = nn.Sequential(
+            nn.Conv2d(label_channels, hidden, kernel_size=3, padding=1), nn.ReLU()
+        )
         self.mlp_gamma = nn.Conv2d(hidden, channels, kernel_size=3, padding=1)
         self.mlp_beta = nn.Conv2d(hidden, channels, kernel_size=3, padding=1)
 

@@ -75,11 +75,15 @@ class ConvNeXtV2(nn.Module):
         super().__init__()
         stem = nn.Sequential(nn.Conv2d(3, dims[0], kernel_size=4, stride=4), ChannelsFirstLayerNorm(dims[0]))
         downs = [
-            nn.Sequential(ChannelsFirstLayerNorm(dims[i - 1]), nn.Conv2d(dims[i - 1], dims[i], kernel_size=2, stride=2))
+            nn.Sequential(
+                ChannelsFirstLayerNorm(dims[i - 1]), nn.Conv2d(dims[i - 1], dims[i], kernel_size=2, stride=2)
+            )
             for i in range(1, len(dims))
         ]
         self.downsample_layers = nn.ModuleList([stem, *downs])
-        self.stages = nn.ModuleList(nn.Sequential(*(ConvNeXtBlock(d) for _ in range(n))) for d, n in zip(dims, depths))
+        self.stages = nn.ModuleList(
+            nn.Sequential(*(ConvNeXtBlock(d) for _ in range(n))) for d, n in zip(dims, depths)
+        )
         self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
         self.fc_kp = nn.Linear(dims[-1], 3 * num_kp)
         self.fc_scale = nn.Linear(dims[-1], 1)

@@ -98,13 +98,17 @@ def generate_state_dict(specs: list[TensorSpec], seed: int) -> dict[str, np.ndar
 
 
 def tensor_sha256(value: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<")).tobytes()).hexdigest()
+    return hashlib.sha256(
+        np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<")).tobytes()
+    ).hexdigest()
 
 
 def check_against_manifest(values: dict[str, np.ndarray], specs: list[TensorSpec], what: str) -> None:
     bad = [s.key for s in specs if s.sha256 is not None and tensor_sha256(values[s.key]) != s.sha256]
     if bad:
-        raise LivePuppetError(f"synthetic {what}: {len(bad)} tensors differ from the manifest: {', '.join(bad[:5])}")
+        raise LivePuppetError(
+            f"synthetic {what}: {len(bad)} tensors differ from the manifest: {', '.join(bad[:5])}"
+        )
 
 
 # -- where the specs come from -------------------------------------------------------------------------
@@ -140,7 +144,15 @@ def specs_from_manifests(manifest_dir: Path) -> dict[str, list[TensorSpec]]:
     return specs
 
 
-_HEAD_WEIGHT_GAIN = {"fc_kp": 0.3, "fc_exp": 0.05, "fc_t": 0.05, "fc_scale": 0.1, "fc_pitch": 1.0, "fc_yaw": 1.0, "fc_roll": 1.0}
+_HEAD_WEIGHT_GAIN = {
+    "fc_kp": 0.3,
+    "fc_exp": 0.05,
+    "fc_t": 0.05,
+    "fc_scale": 0.1,
+    "fc_pitch": 1.0,
+    "fc_yaw": 1.0,
+    "fc_roll": 1.0,
+}
 _HEAD_BIAS = {"fc_kp": (0.0, 0.05), "fc_exp": (0.0, 0.01), "fc_t": (0.0, 0.02), "fc_scale": (1.0, 0.05),
               "fc_pitch": (0.0, 0.1), "fc_yaw": (0.0, 0.1), "fc_roll": (0.0, 0.1)}  # fmt: skip
 
@@ -182,7 +194,12 @@ def specs_from_rules(official_shapes: dict[str, dict[str, tuple[int, ...]]]) -> 
     specs = {}
     for name, shapes in official_shapes.items():
         specs[name] = [
-            TensorSpec(k, tuple(s), "int64" if k.endswith("num_batches_tracked") else "float32", rule_for_key(k, shapes))
+            TensorSpec(
+                k,
+                tuple(s),
+                "int64" if k.endswith("num_batches_tracked") else "float32",
+                rule_for_key(k, shapes),
+            )
             for k, s in shapes.items()
         ]
     return specs
@@ -202,7 +219,9 @@ def generate_all(specs: dict[str, list[TensorSpec]], verify: bool = True) -> dic
     return out
 
 
-def write_synthetic_checkpoints(directory: Path, manifest_dir: Path | None = None, verify: bool = True) -> Path:
+def write_synthetic_checkpoints(
+    directory: Path, manifest_dir: Path | None = None, verify: bool = True
+) -> Path:
     """Write the seven synthetic networks as official ``.pth`` files under ``directory``.
 
     Layout (as the official pipeline's ``pretrained_weights/liveportrait``):
@@ -215,7 +234,11 @@ def write_synthetic_checkpoints(directory: Path, manifest_dir: Path | None = Non
 
     from engines.liveportrait.layout import official_shapes, write_official_checkpoints
 
-    specs = specs_from_manifests(manifest_dir) if manifest_dir is not None else specs_from_rules(official_shapes())
+    specs = (
+        specs_from_manifests(manifest_dir)
+        if manifest_dir is not None
+        else specs_from_rules(official_shapes())
+    )
     arrays = generate_all(specs, verify=verify)
     tensors = {name: {k: torch.from_numpy(v) for k, v in sd.items()} for name, sd in arrays.items()}
     write_official_checkpoints(Path(directory), tensors)

@@ -57,15 +57,25 @@ class DenseMotionNetwork(nn.Module):
 
         # 1. Sparse motions: identity plus, per keypoint, the translation taking driving to source.
         offsets = (kp_source - kp_driving)[:, :, None, None, None, :]  # (B, K, 1, 1, 1, 3)
-        sparse = torch.cat([grid.expand(batch, 1, *grid.shape), grid[None, None] + offsets], dim=1)  # (B, K+1, D, H, W, 3)
+        sparse = torch.cat(
+            [grid.expand(batch, 1, *grid.shape), grid[None, None] + offsets], dim=1
+        )  # (B, K+1, D, H, W, 3)
 
         # 2. The compressed volume sampled along each sparse motion.
-        repeated = compressed[:, None].expand(batch, kp, *compressed.shape[1:]).reshape(batch * kp, -1, depth, height, width)
-        deformed = F.grid_sample(repeated, sparse.reshape(batch * kp, depth, height, width, 3), align_corners=False)
+        repeated = (
+            compressed[:, None]
+            .expand(batch, kp, *compressed.shape[1:])
+            .reshape(batch * kp, -1, depth, height, width)
+        )
+        deformed = F.grid_sample(
+            repeated, sparse.reshape(batch * kp, depth, height, width, 3), align_corners=False
+        )
         deformed = deformed.view(batch, kp, -1, depth, height, width)  # (B, K+1, 4, D, H, W)
 
         # 3. Heatmaps: driving minus source Gaussians, a zero map for the identity (background) motion.
-        heatmap = keypoint_gaussians(kp_driving, grid) - keypoint_gaussians(kp_source, grid)  # (B, K, D, H, W)
+        heatmap = keypoint_gaussians(kp_driving, grid) - keypoint_gaussians(
+            kp_source, grid
+        )  # (B, K, D, H, W)
         heatmap = torch.cat([heatmap.new_zeros(batch, 1, depth, height, width), heatmap], dim=1)
         hourglass_in = torch.cat([heatmap[:, :, None], deformed], dim=2).view(batch, -1, depth, height, width)
 
@@ -73,7 +83,9 @@ class DenseMotionNetwork(nn.Module):
         prediction = self.hourglass(hourglass_in)  # (B, 142, D, H, W)
         mask = F.softmax(self.mask(prediction), dim=1)  # (B, K+1, D, H, W)
         deformation = (sparse * mask[..., None]).sum(dim=1)  # (B, D, H, W, 3)
-        occlusion = torch.sigmoid(self.occlusion(prediction.reshape(batch, -1, height, width)))  # (B, 1, H, W)
+        occlusion = torch.sigmoid(
+            self.occlusion(prediction.reshape(batch, -1, height, width))
+        )  # (B, 1, H, W)
         return deformation, occlusion
 
 
@@ -90,9 +102,17 @@ class WarpingNetwork(nn.Module):
         dense_motion: dict | None = None,
     ):
         super().__init__()
-        dense = dict(block_expansion=32, max_features=1024, num_blocks=5, reshape_depth=16, compress=4)
+        dense = {
+            "block_expansion": 32,
+            "max_features": 1024,
+            "num_blocks": 5,
+            "reshape_depth": 16,
+            "compress": 4,
+        }
         dense.update(dense_motion or {})
-        self.dense_motion_network = DenseMotionNetwork(num_kp=num_kp, feature_channel=reshape_channel, **dense)
+        self.dense_motion_network = DenseMotionNetwork(
+            num_kp=num_kp, feature_channel=reshape_channel, **dense
+        )
         out_features = block_expansion * 2**num_down_blocks
         self.third = SameBlock2d(max_features, out_features, leaky=True)
         self.fourth = nn.Conv2d(out_features, out_features, kernel_size=1)

@@ -1,0 +1,277 @@
+"""The weight-free warp engine (the embedded default): a thin-plate-spline warp of the portrait from its
+own landmarks to the retargeted driving landmarks, kept fold-free, with an inner-mouth fill.
+
+prepare (once per portrait): resize to the output size, choose the head region (ROI), fix the control
+points (a landmark subset, a ring that follows the head rigidly, zero-motion anchors on the ROI border)
+and precompute the TPS evaluation matrix and the paste-back mask.
+
+render (per frame), in the ROI:
+ 1. target landmarks = retarget(motion), tidied (lids and lips never cross, irises stay inside the eye);
+ 2. control displacements, split into an affine part and the rest;
+ 3. grid field = affine field + α · detail field, α the largest value keeping the Jacobian determinant
+    positive everywhere (a large head turn foreshortens the face instead of folding it);
+ 4. backward map by Newton inversion on the grid, upsampled to pixels, one ``cv2.remap``;
+ 5. inner-mouth fill where a closed source mouth opens; paste back through the feathered mask.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from engines.base import EngineOptions, Face, Motion, SourceState, register_engine
+from engines.compositor import PasteBack, feathered_mask
+from engines.landmarks import (
+    FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_PAIRS, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
+    RIGHT_IRIS, RIGID, euler_to_rotation, mouth_opening, rotation_to_euler,
+)  # fmt: skip
+from engines.retarget import Retargeter
+from engines.warp.field import TpsGrid, determinant, fold_free_blend, invert, jacobian
+from engines.warp.mouth import paint_mouth
+
+NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
+CHEEKS = np.array([50, 280, 205, 425, 187, 411, 147, 376, 116, 345, 123, 352, 36, 266, 142, 371])
+FOREHEAD = np.array([151, 9, 8, 108, 337, 69, 299, 104, 333])
+JAW = np.array([152, 175, 199, 200, 18, 32, 262, 140, 369, 169, 394, 83, 313])
+CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
+    FACE_OVAL, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_IRIS, LEFT_IRIS, RIGHT_BROW, LEFT_BROW, LIPS,
+    NOSE, CHEEKS, FOREHEAD, JAW,
+]).tolist())))  # fmt: skip
+EYES = (
+    (RIGHT_EYE_CONTOUR, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS),
+    (LEFT_EYE_CONTOUR, LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_IRIS),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WarpConfig:
+    grid_step: float = 5.0  # px between TPS grid points at 512² output (scales with the face)
+    region_scale: float = 2.3  # side of the warped head region / face size
+    ring_scale: float = 1.35  # ring of head points, outside the face oval, that move rigidly with the head
+    regularisation: float = 1e-4
+    fold_margin: float = 0.05  # the smallest Jacobian determinant allowed (0 = folding)
+    max_angle: float = 45.0  # head pitch/yaw/roll are clamped to this many degrees
+    # A source mouth opening below this is not warped open (its inner lips are no controls): the opening
+    # beyond the source's own is painted instead of stretching a thin gap.
+    closed_mouth: float = 0.2
+    min_eye_gap: float = 0.06  # lids keep at least this fraction of the eye width apart
+
+
+@dataclass(slots=True)
+class WarpState(SourceState):
+    region: tuple[int, int, int, int] = (0, 0, 0, 0)  # x0, y0, x1, y1 of the warped head region
+    controls: np.ndarray = field(default_factory=lambda: np.zeros(0))  # landmark indices used as controls
+    source_controls: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) region px
+    ring: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (R, 2) region px
+    anchors: int = 0
+    grid: TpsGrid | None = None
+    retargeter: Retargeter | None = None
+    paste: PasteBack | None = None
+    region_image: np.ndarray | None = None
+    mouth_closed: bool = True
+    source_opening: float = 0.0
+    last_map: np.ndarray | None = None  # (h, w, 2) backward map of the last frame, region px
+    last_alpha: float = 1.0
+
+
+class WarpEngine:
+    name = "warp"
+
+    def __init__(self, options: EngineOptions = EngineOptions(), config: WarpConfig = WarpConfig()):
+        self.options = options
+        self.config = config
+
+    # ---------------------------------------------------------------- prepare (once per portrait)
+    def prepare(self, portrait: np.ndarray, face: Face) -> WarpState:
+        cfg = self.config
+        image, landmarks = _resize(portrait, face.landmarks, self.options.output_size)
+        height, width = image.shape[:2]
+        face = Face(landmarks=landmarks, image_size=(width, height))
+        # 1. The head region: a box around the face, clipped to the image.
+        x0, y0, x1, y1 = face.box
+        face_size = max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * face_size
+        half = cfg.region_scale * face_size / 2
+        region = (
+            int(max(0, np.floor(cx - half))), int(max(0, np.floor(cy - half))),
+            int(min(width, np.ceil(cx + half))), int(min(height, np.ceil(cy + half))),
+        )  # fmt: skip
+        origin = np.array(region[:2], np.float32)
+        size = (region[2] - region[0], region[3] - region[1])
+        # 2. Controls: landmarks (inner lips only when the source mouth is open), head ring, anchors.
+        source_opening = mouth_opening(landmarks)
+        mouth_closed = source_opening < cfg.closed_mouth
+        controls = CONTROL_LANDMARKS
+        if mouth_closed:
+            inner = set(INNER_LIP_CONTOUR.tolist()) - {78, 308}
+            controls = np.array([i for i in controls if i not in inner])
+        source_controls = landmarks[controls, :2] - origin
+        centre = landmarks[RIGID, :2].mean(axis=0) - origin
+        ring = centre + (landmarks[FACE_OVAL, :2] - origin - centre) * cfg.ring_scale
+        inside = (ring > 2).all(axis=1) & (ring[:, 0] < size[0] - 3) & (ring[:, 1] < size[1] - 3)
+        ring = ring[inside]
+        anchors = _border_points(size, count_per_side=10)
+        grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
+        grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
+        # 3. Paste-back mask: 1 inside, feathered to 0 towards the region's inner border.
+        feather = 0.08 * min(size)
+        inset = np.array([[feather, feather], [size[0] - feather, feather],
+                          [size[0] - feather, size[1] - feather], [feather, size[1] - feather]])  # fmt: skip
+        mask = feathered_mask(size, inset, feather)
+        crop_to_full = np.array([[1, 0, region[0]], [0, 1, region[1]]], np.float64)
+        return WarpState(
+            image=image, face=face, region=region, controls=controls, source_controls=source_controls,
+            ring=ring, anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
+            paste=PasteBack(image, crop_to_full, mask),
+            region_image=np.ascontiguousarray(image[region[1]:region[3], region[0]:region[2]]),
+            mouth_closed=mouth_closed, source_opening=source_opening,
+        )  # fmt: skip
+
+    # ---------------------------------------------------------------- render (per frame)
+    def render(self, state: WarpState, motion: Motion) -> np.ndarray:
+        """The full composited frame (RGB uint8). The returned array is reused by the next call."""
+        cfg = self.config
+        origin = np.array(state.region[:2], np.float32)
+        # 1. Target landmarks in region px, tidied.
+        target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
+        target[:, :2] -= origin
+        _tidy_eyes(state.face.landmarks[:, :2] - origin, target, cfg.min_eye_gap)
+        if not state.mouth_closed:
+            _tidy_inner_lips(target)
+        # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
+        moved = target[state.controls, :2]
+        affine = _fit_affine(state.source_controls, moved)
+        ring_target = _apply_affine(_fit_similarity(state.face.landmarks[RIGID, :2] - origin, target[RIGID, :2]), state.ring)
+        displacement = np.concatenate(
+            [moved - state.source_controls, ring_target - state.ring, np.zeros((state.anchors, 2), np.float32)]
+        )
+        base = np.concatenate(
+            [_apply_affine(affine, state.source_controls) - state.source_controls, ring_target - state.ring,
+             np.zeros((state.anchors, 2), np.float32)]
+        )  # fmt: skip
+        # 3. Grid fields (one matmul for both parts) and the fold-free blend.
+        fields = state.grid.field(np.concatenate([base, displacement - base], axis=1))
+        base_field, detail_field = fields[..., :2], fields[..., 2:]
+        spacing = state.grid.spacing
+        if determinant(jacobian(base_field, spacing)).min() < cfg.fold_margin:
+            base_field = base_field * fold_free_blend(np.zeros_like(base_field), base_field, spacing, cfg.fold_margin)
+        alpha = fold_free_blend(base_field, detail_field, spacing, cfg.fold_margin)
+        forward = base_field + alpha * detail_field
+        # 4. Backward map, upsampled to pixels; remap.
+        backward = invert(forward, spacing)
+        width, height = state.grid.size
+        state.last_map = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
+        state.last_alpha = alpha
+        warped = cv2.remap(state.region_image, state.last_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # 5. Mouth fill where a closed source mouth is driven open; paste back.
+        if state.mouth_closed:
+            excess = mouth_opening(target) - state.source_opening
+            paint_mouth(warped, target, float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0)))
+        return state.paste.paste(warped)
+
+    def jacobian_determinant(self, state: WarpState) -> np.ndarray:
+        """Jacobian determinant of the last frame's warp at each output pixel ((H, W) float32; 1 outside the
+        warped region). ≤ 0 where the warp folds. For diagnostics and benchmarks, not the hot path."""
+        height, width = state.image.shape[:2]
+        out = np.ones((height, width), np.float32)
+        if state.last_map is None:
+            return out
+        dmx_dy, dmx_dx = np.gradient(state.last_map[..., 0])
+        dmy_dy, dmy_dx = np.gradient(state.last_map[..., 1])
+        x0, y0, x1, y1 = state.region
+        out[y0:y1, x0:x1] = dmx_dx * dmy_dy - dmx_dy * dmy_dx  # backward map: same sign as forward
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+@register_engine("warp")
+def _create(options: EngineOptions) -> WarpEngine:
+    return WarpEngine(options)
+
+
+# -------------------------------------------------------------------- helpers
+def _resize(image: np.ndarray, landmarks: np.ndarray, longest: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if not longest or max(image.shape[:2]) == longest:
+        return np.ascontiguousarray(image), landmarks.astype(np.float32)
+    scale = longest / max(image.shape[:2])
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, size, interpolation=interpolation), (landmarks * scale).astype(np.float32)
+
+
+def _border_points(size: tuple[int, int], count_per_side: int) -> np.ndarray:
+    width, height = size
+    t = np.linspace(0.0, 1.0, count_per_side, endpoint=False)
+    xs, ys = t * (width - 1), t * (height - 1)
+    return np.concatenate([
+        np.stack([xs, np.zeros_like(xs)], 1), np.stack([np.full_like(ys, width - 1), ys], 1),
+        np.stack([width - 1 - xs, np.full_like(xs, height - 1)], 1), np.stack([np.zeros_like(ys), height - 1 - ys], 1),
+    ]).astype(np.float32)  # fmt: skip
+
+
+def _fit_affine(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares 2x3 affine taking ``source`` (N, 2) to ``target``."""
+    design = np.concatenate([source, np.ones((len(source), 1), np.float32)], axis=1)
+    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return solution.T.astype(np.float32)
+
+
+def _fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    matrix, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.LMEDS)
+    return (matrix if matrix is not None else np.eye(2, 3)).astype(np.float32)
+
+
+def _apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _clamp_pose(motion: Motion, limit: float) -> Motion:
+    angles = rotation_to_euler(motion.rotation)
+    if max(abs(a) for a in angles) <= limit:
+        return motion
+    clamped = euler_to_rotation(*np.clip(angles, -limit, limit))
+    return dataclasses.replace(motion, rotation=clamped)
+
+
+def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
+    """In place: lids stay ``min_gap`` eye widths apart (never cross); irises follow the eye opening and
+    stay inside the eye. ``source``/``target`` are (478, >=2) px."""
+    for contour, upper, lower, iris in EYES:
+        affine = _fit_affine(source[contour, :2], target[contour, :2])
+        width = float(np.linalg.norm(target[contour[0], :2] - target[contour[8], :2]))
+        corners = target[contour[8], :2] - target[contour[0], :2]
+        down = np.array([-corners[1], corners[0]]) / max(width, 1e-6)
+        down = down if down[1] >= 0 else -down
+        gaps = (target[lower, :2] - target[upper, :2]) @ down
+        short = gaps < min_gap * width
+        if short.any():
+            middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
+            target[upper[short], :2] = middle - 0.5 * min_gap * width * down
+            target[lower[short], :2] = middle + 0.5 * min_gap * width * down
+        # Iris: the eye's own motion plus the driver's gaze, kept inside the opening.
+        carried = _apply_affine(affine, source[iris, :2])
+        gaze = target[iris[0], :2] - carried[0]
+        opening = float(np.clip(((target[lower, :2] - target[upper, :2]) @ down).mean(), 0.0, None))
+        along = gaze @ (corners / max(width, 1e-6))
+        across = gaze @ down
+        along = np.clip(along, -0.22 * width, 0.22 * width)
+        across = np.clip(across, -0.25 * opening, 0.25 * opening)
+        target[iris, :2] = carried + along * corners / max(width, 1e-6) + across * down
+
+
+def _tidy_inner_lips(target: np.ndarray) -> None:
+    """In place: the inner lips of an open source mouth never cross when driven closed."""
+    width = float(np.linalg.norm(target[61, :2] - target[291, :2]))
+    upper, lower = INNER_LIP_PAIRS[:, 0], INNER_LIP_PAIRS[:, 1]
+    gap = target[lower, 1] - target[upper, 1]
+    short = gap < 0.02 * width
+    if short.any():
+        middle = 0.5 * (target[lower[short], 1] + target[upper[short], 1])
+        target[upper[short], 1] = middle - 0.01 * width
+        target[lower[short], 1] = middle + 0.01 * width

@@ -1,0 +1,81 @@
+"""Inner-mouth fill: when the target mouth opens wider than the source's (a closed-mouth portrait that
+talks), the warp alone would smear the lip line across the gap. Instead the opening is painted as a
+shaded cavity with an upper row of teeth following the upper lip, lower teeth when wide open, and a
+tongue, blended in through a feathered polygon mask. All work happens in the mouth's bounding box.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engines.landmarks import INNER_LIP_CONTOUR, INNER_LIP_LOWER, INNER_LIP_UPPER
+
+CAVITY = np.array([52, 18, 24], np.float32)
+THROAT = np.array([22, 6, 10], np.float32)
+TEETH = np.array([232, 226, 214], np.float32)
+TONGUE = np.array([176, 82, 92], np.float32)
+
+
+def _lip_curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """y of the polyline ``points`` (M, 2) at each x in ``columns`` (sorted by x first)."""
+    order = np.argsort(points[:, 0])
+    return np.interp(columns, points[order, 0], points[order, 1])
+
+
+def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float) -> None:
+    """Paint the cavity inside the target inner-lip polygon of ``image`` (RGB uint8, modified in place).
+
+    ``target`` is (478, >=2) landmarks in ``image`` pixels; ``visibility`` in [0, 1] fades the fill in as
+    the mouth opens (0 leaves the image untouched).
+    """
+    if visibility <= 0:
+        return
+    polygon = target[INNER_LIP_CONTOUR, :2]
+    height, width = image.shape[:2]
+    x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + 3
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x1 - x0 < 3 or y1 - y0 < 2:
+        return
+    # 1. Feathered mask of the opening, in the box.
+    local = (polygon - (x0, y0)).astype(np.float32)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round(local * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+    mask = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32) * (visibility / 255.0)
+    # 2. Per column, the upper and lower inner-lip curves; rows measured from them.
+    columns = np.arange(x0, x1, dtype=np.float32)
+    rows = np.arange(y0, y1, dtype=np.float32)[:, None]
+    upper = _lip_curve(target[INNER_LIP_UPPER, :2], columns)[None, :]
+    lower = _lip_curve(target[INNER_LIP_LOWER, :2], columns)[None, :]
+    gap = np.maximum(lower - upper, 1e-3)
+    depth = np.clip((rows - upper) / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
+    mouth_width = float(np.ptp(polygon[:, 0]))
+    centre_x = 0.5 * (polygon[:, 0].min() + polygon[:, 0].max())
+    across = np.clip(np.abs(columns - centre_x) / max(mouth_width / 2, 1.0), 0.0, 1.0)[None, :]
+    # 3. Cavity: darker towards the back of the throat and the corners.
+    shade = (1.0 - 0.5 * np.sin(np.pi * depth)) * (1.0 - 0.35 * across**2)
+    colour = THROAT + (CAVITY - THROAT) * shade[..., None]
+    # 4. Teeth: an upper row (a tenth of the mouth width tall, shorter towards the corners, faint gaps
+    #    between teeth, shaded under the lip); a short lower row in the middle once the mouth is wide open.
+    opening = float(gap.max()) / max(mouth_width, 1.0)
+    tooth_height = min(0.11 * mouth_width, 0.5 * float(gap.max()))
+    central = np.clip(1.0 - across**2 / 0.7, 0.0, 1.0)
+    below_upper = rows - upper
+    upper_teeth = (below_upper >= -1) & (below_upper < tooth_height * central)
+    lower_height = 0.5 * tooth_height * np.clip((opening - 0.35) * 4.0, 0.0, 1.0)
+    lower_teeth = ((lower - rows) < lower_height * central ** 2) & (central > 0.3)
+    tooth_width = max(0.1 * mouth_width, 2.0)
+    seams = 1.0 - 0.18 * np.exp(-((((columns - centre_x) / tooth_width + 0.5) % 1.0 - 0.5) * 6.0) ** 2)[None, :]
+    under_lip = 0.75 + 0.25 * np.clip(below_upper / max(tooth_height * 0.5, 1.0), 0.0, 1.0)
+    teeth_shade = ((0.95 - 0.4 * across**2) * seams * under_lip)[..., None]
+    colour = np.where((upper_teeth | lower_teeth)[..., None], TEETH * teeth_shade, colour)
+    # 5. Tongue: a soft ellipse resting on the lower lip, visible once the mouth is open.
+    tongue = np.clip(1.0 - ((columns[None, :] - centre_x) / (0.33 * mouth_width)) ** 2
+                     - ((lower - rows) / max(0.45 * float(gap.max()), 1.0)) ** 2, 0.0, 1.0)  # fmt: skip
+    tongue *= np.clip((opening - 0.12) * 4.0, 0.0, 1.0) * (~lower_teeth)
+    colour += (TONGUE * (0.55 + 0.45 * depth[..., None]) - colour) * np.sqrt(tongue)[..., None]
+    # 6. Blend into the image.
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    patch += (colour - patch) * mask[..., None]
+    image[y0:y1, x0:x1] = np.clip(patch, 0, 255).astype(np.uint8)
