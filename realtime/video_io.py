@@ -1,0 +1,243 @@
+"""Video files in and out, with PyAV (FFmpeg): the offline frame source and the file sink's writer.
+
+* :class:`VideoReader` decodes any video FFmpeg reads (mp4, mov, webm, mkv, avi, ...) to RGB frames, upright
+  (the rotation metadata of phone videos is applied). A file that stops decoding midway (truncated or
+  damaged) ends the iteration early with ``truncated`` set instead of raising, so what was rendered stays.
+* :class:`VideoWriter` writes H.264 ``yuv420p`` mp4 (libx264), the format every player and site accepts,
+  and carries over the audio of another file (re-encoded to AAC, cut to the video's length). Odd frame sizes
+  are padded by one pixel (yuv420p needs even sizes). Closing it (also on an exception or Ctrl-C through the
+  context manager) always leaves a valid file with the frames written so far.
+"""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from engines.base import LivePuppetError
+from realtime.images import load_image  # noqa: F401  (part of this module's public API, see contracts)
+from realtime.stages import TimedFrame
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FPS = 25.0
+
+
+def _open_input(path: Path, what: str) -> av.container.InputContainer:
+    if not path.is_file():
+        raise LivePuppetError(f"{what} not found: {path}")
+    try:
+        return av.open(str(path), mode="r")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise LivePuppetError(f"cannot read {what} {path}: not a video FFmpeg can open, or damaged ({exc})") from exc
+
+
+class VideoReader:
+    """RGB frames of a video file: ``for frame in reader`` yields :class:`TimedFrame` (timestamps in seconds
+    from the first frame). Also a :class:`~realtime.stages.FrameSource` (``frames()``)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._container = _open_input(self.path, "video")
+        if not self._container.streams.video:
+            self._container.close()
+            raise LivePuppetError(f"{self.path} has no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self.fps = float(rate) if rate else DEFAULT_FPS
+        self.frame_count = int(self._stream.frames or 0)  # 0 when the container does not say
+        self.truncated = False
+        self._rotation: int | None = None  # from the first frame's display matrix
+        self.size = self._upright_size(self._stream.codec_context.width, self._stream.codec_context.height)
+
+    def _upright_size(self, width: int, height: int) -> tuple[int, int]:
+        rotation = 0
+        try:
+            first = next(self._container.decode(self._stream), None)
+        except av.FFmpegError:
+            first = None
+        if first is not None:
+            rotation = int(getattr(first, "rotation", 0) or 0)
+            width, height = first.width, first.height
+        self._rotation = rotation
+        # Back to the start for iteration: reopening works for every container (seeking does not).
+        self._container.close()
+        self._container = _open_input(self.path, "video")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        if rotation % 180 != 0:
+            width, height = height, width
+        return width, height
+
+    def __iter__(self) -> Iterator[TimedFrame]:
+        return self.frames()
+
+    def frames(self) -> Iterator[TimedFrame]:
+        quarter_turns = (self._rotation or 0) // 90
+        start: float | None = None
+        index = 0
+        try:
+            for frame in self._container.decode(self._stream):
+                image = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+                if quarter_turns % 4:
+                    image = np.ascontiguousarray(np.rot90(image, k=quarter_turns))
+                time = frame.time if frame.time is not None else index / self.fps
+                start = time if start is None else start
+                yield TimedFrame(image=image, timestamp=float(time - start), index=index)
+                index += 1
+        except av.FFmpegError as exc:
+            self.truncated = True
+            log.warning("%s: decoding stopped after %d frames (%s); the file looks truncated or damaged",
+                        self.path, index, exc)
+        if self.frame_count and index < self.frame_count - 1 and not self.truncated:
+            # FFmpeg skips over a cut-off tail quietly; the container's own frame count gives it away.
+            self.truncated = True
+            log.warning("%s: only %d of %d frames could be decoded; the file looks truncated",
+                        self.path, index, self.frame_count)
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _AudioCopy:
+    """Re-encodes the first audio stream of a file into ``output`` as AAC, lazily and in step with the
+    video (``pump(until)``), so a render cut short still has audio up to where the video ends."""
+
+    def __init__(self, source: Path, output: av.container.OutputContainer):
+        self._input = _open_input(source, "audio source")
+        stream = self._input.streams.audio[0]
+        layout = "mono" if stream.codec_context.channels == 1 else "stereo"
+        rate = stream.codec_context.sample_rate or 44100
+        self._stream = output.add_stream("aac", rate=rate, layout=layout)
+        self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024)
+        self._frames = self._input.decode(stream)
+        self._output = output
+        self._samples = 0
+        self._rate = rate
+        self._done = False
+
+    @staticmethod
+    def has_audio(path: Path) -> bool:
+        container = _open_input(path, "audio source")
+        try:
+            return bool(container.streams.audio)
+        finally:
+            container.close()
+
+    def pump(self, until: float) -> None:
+        """Encode audio up to ``until`` seconds."""
+        while not self._done and self._samples < until * self._rate:
+            try:
+                frame = next(self._frames, None)
+            except av.FFmpegError as exc:
+                log.warning("audio decoding stopped (%s); the rest of the output has no sound", exc)
+                frame = None
+            if frame is None:
+                self._done = True
+                self._encode_resampled(None)
+                break
+            frame.pts = None  # let the resampler and encoder count samples from zero
+            self._encode_resampled(frame)
+
+    def _encode_resampled(self, frame: av.AudioFrame | None) -> None:
+        for chunk in self._resampler.resample(frame):
+            chunk.pts = self._samples
+            chunk.time_base = Fraction(1, self._rate)
+            self._samples += chunk.samples
+            self._output.mux(self._stream.encode(chunk))
+
+    def finish(self, duration: float) -> None:
+        """Audio up to the video's ``duration``, then flush the encoder."""
+        self.pump(duration)
+        self._output.mux(self._stream.encode(None))
+        self._input.close()
+
+
+class VideoWriter:
+    """H.264 yuv420p mp4 writer: ``write(rgb)`` per frame (RGB uint8 of ``size`` = (w, h)), ``close()`` once.
+
+    ``audio_from`` is a video or audio file whose first audio track is copied (re-encoded to AAC, cut to the
+    video's length); it is ignored when it has no audio. ``crf`` is x264's quality (lower = better, 18 is
+    visually lossless for most content).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        size: tuple[int, int],
+        fps: float,
+        audio_from: str | Path | None = None,
+        crf: int = 18,  # x264 quality: lower is better; 18 looks lossless on most content
+    ):
+        self.path = Path(path)
+        self.size = (int(size[0]), int(size[1]))
+        self.frames_written = 0
+        self._fps = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(int(DEFAULT_FPS))
+        if self.path.parent and not self.path.parent.exists():
+            raise LivePuppetError(f"output folder does not exist: {self.path.parent}")
+        try:
+            self._container = av.open(str(self.path), mode="w", format="mp4" if self.path.suffix == "" else None)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise LivePuppetError(f"cannot write {self.path}: {exc}") from exc
+        width, height = self.size
+        self._padded = (width + width % 2, height + height % 2)  # yuv420p needs even sizes
+        self._stream = self._container.add_stream("libx264", rate=self._fps)
+        self._stream.width, self._stream.height = self._padded
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._buffer = np.zeros((self._padded[1], self._padded[0], 3), np.uint8) if self._padded != self.size else None
+        self._audio: _AudioCopy | None = None
+        if audio_from is not None and _AudioCopy.has_audio(Path(audio_from)):
+            self._audio = _AudioCopy(Path(audio_from), self._container)
+        self._closed = False
+
+    def write(self, rgb: np.ndarray) -> None:
+        if rgb.shape != (self.size[1], self.size[0], 3) or rgb.dtype != np.uint8:
+            raise ValueError(f"frame {rgb.shape} {rgb.dtype} does not match the writer's size {self.size} (uint8 RGB)")
+        if self._buffer is not None:  # replicate the last column/row into the padding
+            height, width = rgb.shape[:2]
+            self._buffer[:height, :width] = rgb
+            self._buffer[:height, width:] = rgb[:, -1:]
+            self._buffer[height:] = self._buffer[height - 1 : height]
+            rgb = self._buffer
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames_written
+        frame.time_base = 1 / self._fps
+        self._container.mux(self._stream.encode(frame))
+        self.frames_written += 1
+        if self._audio is not None:
+            self._audio.pump(self.frames_written / self._fps)
+
+    @property
+    def duration(self) -> float:
+        return float(self.frames_written / self._fps)
+
+    def close(self) -> None:
+        """Flush the encoders and finish the file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._container.mux(self._stream.encode(None))
+            if self._audio is not None:
+                self._audio.finish(self.duration)
+        finally:
+            self._container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
