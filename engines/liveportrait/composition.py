@@ -40,6 +40,10 @@ class CompositionOptions:
     stitching: bool = True
     lip_normalisation: bool = False  # close the source's mouth first (InferenceConfig default True)
     driving_multiplier: float = 1.0
+    # Official retargeting mode (WIP upstream): the driving motion is replaced by eye/lip deltas computed
+    # from openness ratios, so the head stays still and only eyes / lips follow the driver.
+    retarget_eyes: bool = False
+    retarget_lips: bool = False
 
 
 def headpose_degrees(logits: torch.Tensor) -> torch.Tensor:
@@ -119,7 +123,9 @@ def hull_motion_multiplier(x_s: torch.Tensor, x_d0: torch.Tensor) -> float:
     return math.sqrt(source) / math.sqrt(driving)
 
 
-def expression_friendly(x_d: torch.Tensor, x_d0: torch.Tensor, x_s: torch.Tensor, multiplier: float) -> torch.Tensor:
+def expression_friendly(
+    x_d: torch.Tensor, x_d0: torch.Tensor, x_s: torch.Tensor, multiplier: float
+) -> torch.Tensor:
     return (x_d - x_d0) * multiplier + x_s
 
 
@@ -141,7 +147,9 @@ def retarget(mlp: nn.Module, x_s: torch.Tensor, ratios: torch.Tensor) -> torch.T
     return mlp(torch.cat([x_s.reshape(batch, -1), ratios], dim=1)).reshape(batch, NUM_KP, 3)
 
 
-def lip_normalisation_delta(lip: nn.Module, x_s: torch.Tensor, source_lip_ratio: float) -> torch.Tensor | None:
+def lip_normalisation_delta(
+    lip: nn.Module, x_s: torch.Tensor, source_lip_ratio: float
+) -> torch.Tensor | None:
     """The constant delta that closes the source mouth, or None below the official threshold."""
     if source_lip_ratio < LIP_NORMALISATION_THRESHOLD:
         return None

@@ -49,14 +49,11 @@ class LivePortraitPipeline:
     """Single-threaded. ``fp16`` runs F, M, W and G under CUDA fp16 autocast (MLPs stay fp32)."""
 
     def __init__(self, networks: LivePortraitNetworks, device: torch.device, fp16: bool = False,
-                 options: C.CompositionOptions = C.CompositionOptions(),
-                 retarget_eyes: bool = False, retarget_lips: bool = False):  # fmt: skip
+                 options: C.CompositionOptions | None = None):  # fmt: skip
         self.networks = networks
         self.device = device
         self.fp16 = fp16 and device.type == "cuda"
-        self.options = options
-        self.retarget_eyes = retarget_eyes
-        self.retarget_lips = retarget_lips
+        self.options = options or C.CompositionOptions()
 
     def _autocast(self):
         if self.fp16:
@@ -73,7 +70,9 @@ class LivePortraitPipeline:
         """M on (1, 3, 256, 256) -> refined keypoint info (fp32)."""
         with self._autocast():
             raw = self.networks.motion(image)
-        raw = dataclasses.replace(raw, **{f.name: getattr(raw, f.name).float() for f in dataclasses.fields(raw)})
+        raw = dataclasses.replace(
+            raw, **{f.name: getattr(raw, f.name).float() for f in dataclasses.fields(raw)}
+        )
         return C.keypoint_info(raw)
 
     @torch.no_grad()
@@ -112,7 +111,7 @@ class LivePortraitPipeline:
             x_d = C.expression_friendly(x_d, reference.keypoints, x_s, reference.multiplier)
         # 2. Stitching (+ lip normalisation), or the official retargeting mode: eye/lip deltas replace the
         #    motion, then stitching.
-        if ratios is not None and (self.retarget_eyes or self.retarget_lips):
+        if ratios is not None and (self.options.retarget_eyes or self.options.retarget_lips):
             x_d = x_s + self._retargeting_delta(x_s, ratios)
             if self.options.stitching:
                 x_d = C.stitch(self.networks.stitching, x_s, x_d)
@@ -125,10 +124,10 @@ class LivePortraitPipeline:
 
     def _retargeting_delta(self, x_s: torch.Tensor, ratios: OpennessRatios) -> torch.Tensor:
         delta = torch.zeros_like(x_s)
-        if self.retarget_eyes:
+        if self.options.retarget_eyes:
             eyes = x_s.new_tensor([[*ratios.source_eyes, ratios.driving_eye]])
             delta = delta + C.retarget(self.networks.eye, x_s, eyes)
-        if self.retarget_lips:
+        if self.options.retarget_lips:
             lips = x_s.new_tensor([[ratios.source_lip, ratios.driving_lip]])
             delta = delta + C.retarget(self.networks.lip, x_s, lips)
         return delta
