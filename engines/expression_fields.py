@@ -27,9 +27,21 @@ from __future__ import annotations
 import numpy as np
 
 from engines.landmarks import (
-    FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CORNERS,
-    LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LIPS, MOUTH_CORNERS, RIGHT_BROW, RIGHT_EYE_CORNERS,
-    RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS,
+    FACE_OVAL,
+    INNER_LIP_LOWER,
+    INNER_LIP_UPPER,
+    LEFT_BROW,
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LEFT_IRIS,
+    LIPS,
+    MOUTH_CORNERS,
+    RIGHT_BROW,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    RIGHT_IRIS,
 )  # fmt: skip
 
 NOSE = np.array([1, 2, 4, 5, 6, 98, 327, 195, 197, 168])  # bridge, tip, nostril wings (stay put)
@@ -45,7 +57,9 @@ def spread_weights(points: np.ndarray, anchors: np.ndarray, sigma: float) -> np.
     """
     distance2 = ((points[:, None, :2] - points[None, anchors, :2]) ** 2).sum(-1)  # (N, A)
     kernel = np.exp(-0.5 * distance2 / sigma**2)
-    weights = kernel / np.maximum(kernel.sum(axis=1, keepdims=True), 1e-12) * kernel.max(axis=1, keepdims=True)
+    weights = (
+        kernel / np.maximum(kernel.sum(axis=1, keepdims=True), 1e-12) * kernel.max(axis=1, keepdims=True)
+    )
     weights[anchors] = np.eye(len(anchors))
     return weights.astype(np.float32)
 
@@ -119,7 +133,9 @@ class FaceRig:
     def __init__(self, neutral: np.ndarray):
         neutral = np.asarray(neutral, np.float32)
         self.neutral = neutral
-        self.right_eye = _Eye(neutral, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_CORNERS, RIGHT_IRIS, RIGHT_BROW)
+        self.right_eye = _Eye(
+            neutral, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_CORNERS, RIGHT_IRIS, RIGHT_BROW
+        )
         self.left_eye = _Eye(neutral, LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_EYE_CORNERS, LEFT_IRIS, LEFT_BROW)
         corners = neutral[list(MOUTH_CORNERS)]
         self.mouth_centre = corners.mean(axis=0)
@@ -129,9 +145,9 @@ class FaceRig:
         self.lip_raise = self._upper_lip_field(neutral)  # (478, 3): upper lip centre moves 1 up
         self.pucker = self._pucker_field(neutral)  # (478, 3): lips to the centre line, 1 = fully
         # How much each point belongs to the mouth (0..1): used to replace the camera's mouth motion.
-        self.mouth_region = np.clip(
-            np.maximum(np.abs(self.jaw[:, 1]), self.corner_weight), 0.0, 1.0
-        ).astype(np.float32)
+        self.mouth_region = np.clip(np.maximum(np.abs(self.jaw[:, 1]), self.corner_weight), 0.0, 1.0).astype(
+            np.float32
+        )
 
     # ---- mouth -------------------------------------------------------------------------------------
     def _lip_line(self, neutral: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -178,9 +194,13 @@ class FaceRig:
 
     def _upper_lip_field(self, neutral: np.ndarray) -> np.ndarray:
         lips = np.array(sorted(set(LIPS.tolist())))
-        upper = lips[(neutral[lips, 1] < self._lip_line(neutral, neutral[lips, 0])) & ~np.isin(lips, INNER_LIP_LOWER)]
+        upper = lips[
+            (neutral[lips, 1] < self._lip_line(neutral, neutral[lips, 0])) & ~np.isin(lips, INNER_LIP_LOWER)
+        ]
         upper = np.union1d(upper, INNER_LIP_UPPER)
-        centred = 1 - np.clip(np.abs(neutral[upper, 0] - self.mouth_centre[0]) / (0.5 * self.mouth_width), 0, 1)
+        centred = 1 - np.clip(
+            np.abs(neutral[upper, 0] - self.mouth_centre[0]) / (0.5 * self.mouth_width), 0, 1
+        )
         holds = np.concatenate([NOSE, np.array(MOUTH_CORNERS)])
         holds = np.setdiff1d(holds, upper)
         anchors = np.concatenate([upper, holds])
@@ -231,4 +251,3 @@ class FaceRig:
     def eyeball_radius(self) -> float:
         """About 12 mm for a 28 mm wide eye: the iris moves this far per radian of gaze."""
         return 0.42 * 0.5 * (self.right_eye.width + self.left_eye.width)
-

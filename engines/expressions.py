@@ -85,20 +85,20 @@ class ExpressionParams:
     def as_dict(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in self.names()}
 
-    def clipped(self) -> "ExpressionParams":
+    def clipped(self) -> ExpressionParams:
         return ExpressionParams(**{k: float(np.clip(v, *RANGES[k])) for k, v in self.as_dict().items()})
 
     def is_neutral(self) -> bool:
         return not any(self.as_dict().values())
 
-    def __add__(self, other: "ExpressionParams") -> "ExpressionParams":
+    def __add__(self, other: ExpressionParams) -> ExpressionParams:
         return ExpressionParams(**{k: getattr(self, k) + getattr(other, k) for k in self.names()})
 
-    def scaled(self, weight: float) -> "ExpressionParams":
+    def scaled(self, weight: float) -> ExpressionParams:
         return ExpressionParams(**{k: v * weight for k, v in self.as_dict().items()})
 
     @staticmethod
-    def lerp(a: "ExpressionParams", b: "ExpressionParams", t: float) -> "ExpressionParams":
+    def lerp(a: ExpressionParams, b: ExpressionParams, t: float) -> ExpressionParams:
         return ExpressionParams(**{k: (1 - t) * getattr(a, k) + t * getattr(b, k) for k in a.names()})
 
 
@@ -119,7 +119,9 @@ def rig_for(neutral: np.ndarray) -> FaceRig:
     return rig
 
 
-def expression_field(rig: FaceRig, current: np.ndarray, params: ExpressionParams, rotation: np.ndarray) -> np.ndarray:
+def expression_field(
+    rig: FaceRig, current: np.ndarray, params: ExpressionParams, rotation: np.ndarray
+) -> np.ndarray:
     """(478, 3) displacement in the face frame for ``params`` on the face ``current`` (neutral + the
     expression so far, (478, 3)); ``rotation`` (3, 3) is the head rotation used to aim the gaze."""
     p = params.clipped()

@@ -9,9 +9,22 @@ import numpy as np
 import pytest
 
 from engines.base import Face, Motion
-from engines.expressions import ExpressionModifier, ExpressionParams, apply_expression, expression_field, rig_for
+from engines.expressions import (
+    ExpressionModifier,
+    ExpressionParams,
+    apply_expression,
+    expression_field,
+    rig_for,
+)
 from engines.landmarks import (
-    LEFT_BROW, LEFT_IRIS, MOUTH_CORNERS, RIGHT_BROW, RIGHT_IRIS, FaceFrame, eye_openings, mouth_opening,
+    LEFT_BROW,
+    LEFT_IRIS,
+    MOUTH_CORNERS,
+    RIGHT_BROW,
+    RIGHT_IRIS,
+    FaceFrame,
+    eye_openings,
+    mouth_opening,
     rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
@@ -90,7 +103,7 @@ def test_mouth_shapes(portrait_face, neutral):
     aaa = _target(portrait_face, neutral, aaa=1.0)
     eee = _target(portrait_face, neutral, eee=1.0)
     woo = _target(portrait_face, neutral, woo=1.0)
-    width = lambda p: np.ptp(p[list(MOUTH_CORNERS), 0])  # noqa: E731
+    width = lambda p: np.ptp(p[list(MOUTH_CORNERS), 0])
     assert mouth_opening(aaa) > mouth_opening(base) + 0.3
     assert width(eee) > 1.1 * width(base)
     assert width(woo) < 0.8 * width(base)
