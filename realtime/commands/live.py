@@ -1,0 +1,165 @@
+"""`livepuppet live`: the portrait follows your face in real time, into a virtual camera, a preview
+window and/or a recording."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from engines.base import EngineOptions, LivePuppetError
+
+log = logging.getLogger(__name__)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return width, height
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "live",
+        help="drive the portrait live from a webcam into a virtual camera / preview window",
+        description="The portrait moves with your face in real time. Output goes to a virtual camera (for "
+        "video calls and OBS), a preview window and/or a recording; with none of --vcam/--preview/--record "
+        "both the virtual camera and the preview are used. Preview hotkeys: C recalibrate the neutral "
+        "face, P pause/hold, M mirror the preview, Q or Esc quit.",
+        epilog="example: livepuppet live --source me.jpg --vcam --preview",
+    )
+    add = parser.add_argument
+    add("--source", required=True, type=Path, metavar="IMG", help="the portrait to animate")
+    driving = parser.add_mutually_exclusive_group()
+    driving.add_argument(
+        "--camera",
+        type=int,
+        default=0,
+        metavar="INDEX",
+        help="webcam index (see `livepuppet cameras`) (default: %(default)s)",
+    )
+    driving.add_argument(
+        "--driving",
+        type=Path,
+        metavar="VIDEO",
+        help="play this video at its own frame rate instead of using a webcam",
+    )
+    add("--loop", action="store_true", help="with --driving: start the video over at its end")
+    add("--vcam", action="store_true", help="send the output to a virtual camera")
+    add("--vcam-device", metavar="NAME", help="a specific virtual camera (e.g. /dev/video10)")
+    add("--preview", action="store_true", help="show a preview window (mirrored; M toggles)")
+    add("--no-mirror", dest="mirror", action="store_false", help="start the preview unmirrored")
+    add("--record", type=Path, metavar="OUT.mp4", help="also record the output to this mp4")
+    add(
+        "--engine",
+        default="warp",
+        help="renderer: 'warp' (no weights) or 'liveportrait' (default: %(default)s)",
+    )
+    add("--weights", type=Path, metavar="DIR", help="model weights folder (neural engines)")
+    add("--runtime", default="torch", choices=("torch", "onnx", "trt"), help="neural engine runtime")
+    add(
+        "--size",
+        type=parse_size,
+        default=(1280, 720),
+        metavar="WxH",
+        help="virtual camera frame size; the portrait is centred in it (default: 1280x720)",
+    )
+    add(
+        "--fps",
+        type=_positive_float,
+        default=30.0,
+        metavar="N",
+        help="output frame rate, also asked of the webcam (default: %(default)s)",
+    )
+    add(
+        "--render-size",
+        type=int,
+        default=512,
+        metavar="N",
+        help="longest side the portrait is rendered at (default: %(default)s)",
+    )
+    add(
+        "--camera-size",
+        type=parse_size,
+        default=(640, 480),
+        metavar="WxH",
+        help="resolution asked of the webcam (default: 640x480)",
+    )
+    add(
+        "--smooth",
+        type=_unit_float,
+        default=0.3,
+        metavar="S",
+        help="smoothing of the tracked motion, 0 (off) to 1 (strong) (default: %(default)s)",
+    )
+    add("--duration", type=_positive_float, metavar="SECONDS", help="stop after this many seconds")
+    parser.set_defaults(handler=run)
+
+
+def build_sinks(args: argparse.Namespace, controls) -> dict:
+    from realtime.live import FileSink, PreviewSink, VirtualCameraConfig, VirtualCameraSink
+
+    use_vcam, use_preview = args.vcam, args.preview
+    if not (args.vcam or args.preview or args.record):
+        use_vcam = use_preview = True
+    sinks = {}
+    if use_vcam:
+        width, height = args.size
+        config = VirtualCameraConfig(width=width, height=height, fps=args.fps, device=args.vcam_device)
+        sinks["vcam"] = VirtualCameraSink(config)
+    if use_preview:
+        sinks["preview"] = PreviewSink(controls, mirror=args.mirror)
+    if args.record:
+        sinks["record"] = FileSink(args.record)
+    return sinks
+
+
+def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
+    """Run the live loop. ``modifiers`` edit the motion each frame (presets, lip sync); ``key_handler``
+    receives the preview's other key presses (e.g. a preset controller's ``trigger``)."""
+    from realtime.live import CameraRequest, LiveConfig, LiveControls
+    from realtime.live.session import LiveSession, camera_opener, video_opener
+
+    if args.loop and args.driving is None:
+        raise LivePuppetError("--loop only applies to --driving VIDEO")
+    if not args.source.is_file():
+        raise LivePuppetError(f"source image not found: {args.source}")
+    if args.driving is not None:
+        open_source = video_opener(args.driving, args.loop)
+    else:
+        width, height = args.camera_size
+        open_source = camera_opener(
+            CameraRequest(index=args.camera, width=width, height=height, fps=args.fps)
+        )
+    controls = LiveControls(key_handler=key_handler)
+    options = EngineOptions(weights=args.weights, runtime=args.runtime, output_size=args.render_size)
+    with LiveSession(
+        portrait=args.source, engine=args.engine, options=options, open_source=open_source,
+        sinks=build_sinks(args, controls), smoothing=args.smooth, modifiers=modifiers, controls=controls,
+        config=LiveConfig(fps=args.fps),
+    ) as session:  # fmt: skip
+        summary = session.run(args.duration)
+    log.info(
+        "live: %d frames rendered in %.1f s (%.1f FPS), %d dropped at capture, %d render errors",
+        summary["rendered"], summary["seconds"], summary["render_fps"], summary["capture_dropped"],
+        summary["render_errors"],
+    )  # fmt: skip
+    return 0

@@ -1,0 +1,173 @@
+"""Thread "render": newest captured frame -> motion driver -> stable calibration -> modifiers -> engine.
+
+Each output carries the capture timestamp of the frame it was rendered from, so the sinks can measure
+capture-to-sink latency per frame. Faults never stop this thread: an exception while driving or rendering
+one frame is logged and the frame skipped (the sinks re-send the previous one); when the camera goes
+quiet the last frame is held, then the motion eases back to the neutral portrait.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from engines.base import Engine, Motion, SourceState
+from realtime.driver import ease_motion
+from realtime.live.calibration import StableCalibrator
+from realtime.live.controls import LiveControls, LiveStatus
+from realtime.live.slots import LatestSlot
+from realtime.live.stats import RateMeter
+from realtime.modifiers import MotionModifier, apply_modifiers
+from realtime.offline import neutral_points
+from realtime.stages import TimedFrame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFrame:
+    """One output frame. ``image`` is never written to once published (sinks only read it)."""
+
+    image: np.ndarray  # RGB uint8 (H, W, 3) at the engine's output size
+    timestamp: float  # perf_counter at capture (live frames) or when synthesised (held/neutral frames)
+    index: int  # capture index; -1 for synthesised frames
+    live: bool  # rendered from a freshly captured frame: counts for FPS and latency
+    face_found: bool
+
+
+class Driver(Protocol):
+    def update(self, frame: TimedFrame) -> Motion | None: ...
+
+    def recalibrate(self) -> None: ...
+
+
+class Output(Protocol):
+    def put(self, item: RenderedFrame) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StallConfig:
+    """What to show when the camera stops delivering."""
+
+    hold_seconds: float = 0.5  # keep showing the last frame this long
+    ease_seconds: float = 1.0  # then ease the motion back to the neutral portrait over this long
+
+
+class RenderWorker:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        state: SourceState,
+        driver: Driver,
+        calibrator: StableCalibrator,
+        modifiers: Sequence[MotionModifier],
+        source: LatestSlot[TimedFrame],
+        output: Output,
+        controls: LiveControls,
+        fps: float,
+        source_ended: Callable[[], bool],
+        stall: StallConfig = StallConfig(),
+    ):
+        self._engine, self._state, self._driver = engine, state, driver
+        self._calibrator, self._modifiers = calibrator, list(modifiers)
+        self._source, self._output, self._controls = source, output, controls
+        self._period = 1.0 / fps
+        self._source_ended = source_ended
+        self._stall = stall
+        self._identity = Motion.identity(neutral_points(state.face))
+        self._last_motion: Motion | None = None
+        self._last_arrival: float | None = None
+        self._t0 = time.perf_counter()
+        self.rendered = 0  # live frames rendered
+        self.synthesised = 0  # held/eased/neutral frames rendered while the camera was quiet
+        self.errors = 0
+        self.rate = RateMeter()
+        self.thread = threading.Thread(target=self.run, name="render", daemon=True)
+
+    @property
+    def neutral_frame(self) -> RenderedFrame:
+        return RenderedFrame(self._state.image, time.perf_counter(), -1, live=False, face_found=False)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or self._controls.quit
+        while not stop.is_set():
+            frame = self._source.get(timeout=self._period)
+            if self._controls.take_recalibration():
+                self._calibrator.request()
+            if frame is None:
+                if self._source_ended():
+                    log.info("render: the source ended; stopping")
+                    self._controls.quit.set()
+                    return
+                self._on_quiet(time.perf_counter())
+                continue
+            self._last_arrival = time.perf_counter()
+            if self._controls.paused:
+                continue  # the sinks keep re-sending the held frame
+            self._on_frame(frame)
+
+    def _on_frame(self, frame: TimedFrame) -> None:
+        try:
+            raw = self._driver.update(frame)
+        except Exception:  # noqa: BLE001  (one bad frame must not stop the loop)
+            self._failed("driving")
+            return
+        motion = self._calibrator.process(raw, frame.timestamp)
+        self._last_motion = motion
+        image = self._render(motion, frame.timestamp)
+        face_found = raw is not None and raw.face_found
+        self._report(face_found)
+        if image is not None:
+            self._output.put(
+                RenderedFrame(image, frame.timestamp, frame.index, live=True, face_found=face_found)
+            )
+            self.rendered += 1
+            self.rate.tick()
+
+    def _on_quiet(self, now: float) -> None:
+        """No captured frame within a frame period: hold, then ease to neutral, at the output rate."""
+        quiet = now - (self._last_arrival if self._last_arrival is not None else self._t0)
+        if quiet < self._stall.hold_seconds:
+            return
+        self._report(False, camera_failing=self._last_arrival is not None)
+        easing = (quiet - self._stall.hold_seconds) / max(self._stall.ease_seconds, 1e-6)
+        motion = None
+        if self._last_motion is not None and easing < 1.0:
+            motion = ease_motion(self._last_motion, 0.5 * (1.0 + float(np.cos(np.pi * easing))))
+        image = self._render(motion, now)
+        if image is not None:
+            self._output.put(RenderedFrame(image, now, -1, live=False, face_found=False))
+            self.synthesised += 1
+
+    def _render(self, motion: Motion | None, timestamp: float) -> np.ndarray | None:
+        """The engine's frame for ``motion`` (None: the neutral portrait) after the modifiers; None on error."""
+        try:
+            base = motion if motion is not None else self._identity
+            edited = apply_modifiers(self._modifiers, base, timestamp - self._t0)
+            if edited is self._identity:
+                return self._state.image  # nothing moves: the prepared portrait as it is
+            # A copy, because engines may reuse their output buffer and sinks hold frames across threads.
+            return np.array(self._engine.render(self._state, edited), dtype=np.uint8, copy=True)
+        except Exception:  # noqa: BLE001  (one bad frame must not stop the loop)
+            self._failed("rendering")
+            return None
+
+    def _failed(self, stage: str) -> None:
+        self.errors += 1
+        if self.errors == 1 or self.errors % 100 == 0:
+            log.exception("render: %s a frame failed (%d so far); going on", stage, self.errors)
+
+    def _report(self, face_found: bool, camera_failing: bool = False) -> None:
+        self._controls.status = LiveStatus(
+            face_found=face_found,
+            calibrated=self._calibrator.calibrated,
+            render_errors=self.errors,
+            camera_failing=camera_failing,
+        )

@@ -1,0 +1,93 @@
+"""Threads "sink:<name>": each sink is fed from its own newest-wins slot, so a slow sink (a file encoder,
+a window) never delays the others. A sink that receives nothing new within a frame period gets the last
+frame again, so a virtual camera keeps its frame rate while the renderer is stalled, paused or failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from realtime.live.render import RenderedFrame
+from realtime.live.slots import LatestSlot
+from realtime.live.stats import LatencyHistogram
+from realtime.stages import Sink
+
+log = logging.getLogger(__name__)
+
+# After a fresh frame, wait this many periods for the next before re-sending (absorbs capture jitter).
+RESEND_GRACE = 1.5
+
+
+class SinkWorker:
+    """Feeds one sink. ``run`` is the thread body; a sink that must live on the main thread (a preview
+    window on macOS) is served by calling ``run`` there instead of ``start``."""
+
+    def __init__(self, name: str, sink: Sink, fps: float):
+        self.name = name
+        self.sink = sink
+        self.slot: LatestSlot[RenderedFrame] = LatestSlot(f"sink:{name}")
+        self._period = 1.0 / fps
+        self.latency = LatencyHistogram()  # capture -> hand-off to the sink, fresh live frames only
+        self.sent = 0  # every send, re-sends included
+        self.fresh = 0  # live frames sent for the first time
+        self.errors = 0
+        self.first_send: float | None = None
+        self.last_send: float | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, stop: threading.Event) -> None:
+        self.thread = threading.Thread(target=self.run, args=(stop,), name=f"sink:{self.name}", daemon=True)
+        self.thread.start()
+
+    def run(self, stop: threading.Event) -> None:
+        last: RenderedFrame | None = None
+        last_was_new = False
+        sent_at = time.perf_counter()
+        while not stop.is_set():
+            deadline = sent_at + self._period * (RESEND_GRACE if last_was_new else 1.0)
+            item = self.slot.get(timeout=max(deadline - time.perf_counter(), 0.0) if last else self._period)
+            if stop.is_set():
+                break
+            is_new = item is not None
+            if item is None:
+                if last is None:
+                    continue
+                item = last
+            sent_at = self._send(item, fresh=is_new and item.live)
+            last, last_was_new = item, is_new
+
+    def _send(self, item: RenderedFrame, fresh: bool) -> float:
+        now = time.perf_counter()
+        if fresh:
+            self.latency.add(now - item.timestamp)
+            self.fresh += 1
+        try:
+            self.sink.send(item.image, item.timestamp)
+        except Exception:
+            self.errors += 1
+            if self.errors == 1 or self.errors % 100 == 0:
+                log.exception("sink %s: sending a frame failed (%d so far)", self.name, self.errors)
+        self.sent += 1
+        self.first_send = self.first_send if self.first_send is not None else now
+        self.last_send = now
+        return now
+
+    def join(self, timeout: float) -> bool:
+        if self.thread is None:
+            return True
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+class Broadcast:
+    """The render thread's output: puts each frame into every sink worker's slot."""
+
+    def __init__(self, workers: Sequence[SinkWorker]):
+        self._slots = [worker.slot for worker in workers]
+
+    def put(self, item: RenderedFrame) -> None:
+        for slot in self._slots:
+            slot.put(item)
