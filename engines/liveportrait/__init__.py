@@ -1,0 +1,8 @@
+"""LivePortrait-compatible neural engine: our own implementation of the LivePortrait networks (F, M, W, G
+and the stitching / retargeting MLPs) that loads the official checkpoints.
+
+Modules: ``blocks``, ``appearance``, ``motion``, ``warping``, ``generator``, ``retargeting`` (networks);
+``layout``, ``checkpoints``, ``synthetic`` (weights); ``composition``, ``pipeline`` (per-frame maths);
+``crop``, ``renderer``, ``engine`` (the engine); ``commands`` (``livepuppet models``).
+Only ``engine``, ``layout`` and ``synthetic`` import without torch.
+"""

@@ -46,18 +46,19 @@ class OpennessRatios:
 
 
 class LivePortraitPipeline:
-    """Single-threaded. ``fp16`` runs F, M, W and G under CUDA fp16 autocast (MLPs stay fp32)."""
+    """Single-threaded. ``autocast_dtype`` (fp16 as the official app, or bf16) runs F, M, W and G under
+    CUDA autocast; the MLPs and the keypoint maths stay fp32. Ignored off CUDA."""
 
-    def __init__(self, networks: LivePortraitNetworks, device: torch.device, fp16: bool = False,
-                 options: C.CompositionOptions | None = None):  # fmt: skip
+    def __init__(self, networks: LivePortraitNetworks, device: torch.device,
+                 autocast_dtype: torch.dtype | None = None, options: C.CompositionOptions | None = None):  # fmt: skip
         self.networks = networks
         self.device = device
-        self.fp16 = fp16 and device.type == "cuda"
+        self.autocast_dtype = autocast_dtype if device.type == "cuda" else None
         self.options = options or C.CompositionOptions()
 
     def _autocast(self):
-        if self.fp16:
-            return torch.autocast("cuda", dtype=torch.float16)
+        if self.autocast_dtype is not None:
+            return torch.autocast("cuda", dtype=self.autocast_dtype)
         return contextlib.nullcontext()
 
     def to_input(self, crop: np.ndarray) -> torch.Tensor:

@@ -1,0 +1,199 @@
+"""The ``liveportrait`` engine: :class:`engines.base.Engine` on top of :class:`LivePortraitPipeline`.
+
+``prepare`` crops the portrait (official similarity crop from the MediaPipe landmarks), runs F and M once
+and builds the paste-back. ``render`` crops the driving frame causally, runs M on it (and once per
+calibration on the neutral reference frame), composes the keypoints relative to that reference, runs
+W + G and pastes the 512x512 result into the portrait.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from engines.base import EngineOptions, Face, LivePuppetError, Motion, SourceState
+from engines.compositor import PasteBack
+from engines.liveportrait import composition as C
+from engines.liveportrait import crop
+from engines.liveportrait.checkpoints import load_networks
+from engines.liveportrait.pipeline import (
+    DrivingReference,
+    LivePortraitPipeline,
+    OpennessRatios,
+    SourceFeatures,
+)
+
+log = logging.getLogger(__name__)
+
+# Source-crop pixels per unit of the keypoint space ([-1, 1] spans the 512 crop).
+_CROP_HALF = crop.CROP_SIZE / 2
+
+
+@dataclass(slots=True, kw_only=True)
+class LivePortraitState(SourceState):
+    """What ``prepare`` computed for one portrait."""
+
+    features: SourceFeatures  # f_s, source keypoint info, x_s
+    crop_to_full: np.ndarray  # (2, 3) crop-512 pixels -> portrait pixels
+    paste: PasteBack
+    eyes: tuple[float, float]  # source openness (left, right)
+    lip: float
+    lip_delta: torch.Tensor | None  # lip normalisation (None when off)
+    interocular_crop: float  # source eye distance in 512-crop pixels (scripted-motion translation unit)
+    neutral_frame: np.ndarray | None = field(default=None)  # cached render of the source at rest
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise LivePuppetError("--device cuda was asked for but torch sees no CUDA device")
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(requested)
+
+
+class LivePortraitEngine:
+    """Single-threaded. Frames returned by ``render`` are buffers reused by the next call."""
+
+    name = "liveportrait"
+
+    def __init__(self, pipeline: LivePortraitPipeline):
+        self.pipeline = pipeline
+        self._cropper = crop.DrivingCropper()
+        self._reference_key: tuple[int, int] | None = None  # (id(state), calibration_id)
+        self._reference: DrivingReference | None = None
+        self._driving_key: tuple[int, int] | None = None  # (id(image), id(face)) of the last driving frame
+        self._driving: C.KeypointInfo | None = None
+        self._driving_eyes: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @classmethod
+    def from_options(cls, options: EngineOptions, composition: C.CompositionOptions | None = None):
+        if options.weights is None:
+            raise LivePuppetError(
+                "the liveportrait engine needs --weights DIR (see `livepuppet models download`)"
+            )
+        if options.runtime != "torch":
+            raise LivePuppetError(
+                f"the liveportrait engine runs on the torch runtime here, not {options.runtime!r}"
+            )
+        device = resolve_device(options.device)
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(options.precision)
+        if device.type == "cuda" and dtype is None:  # fp32 as the reference vectors: no TF32
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        if dtype is not None and device.type != "cuda":
+            log.warning("--precision %s applies on CUDA only; running fp32 on %s", options.precision, device)
+        networks = load_networks(options.weights, device)
+        return cls(LivePortraitPipeline(networks, device, autocast_dtype=dtype, options=composition))
+
+    # -- per portrait --------------------------------------------------------------------------------
+
+    def prepare(self, portrait: np.ndarray, face: Face) -> LivePortraitState:
+        # 1. Official similarity crop (scale 2.3, vy -0.125, roll-compensated) -> 256 network input.
+        landmarks = face.landmarks
+        small, to_crop = crop.source_crop(portrait, landmarks)
+        crop_to_full = crop.invert_affine(to_crop)
+        # 2. F and M once: f_s, x_s.
+        features = self.pipeline.source(self.pipeline.to_input(small))
+        left, right, lip = crop.openness_ratios(landmarks)
+        eyes_crop = np.c_[landmarks[list(crop.EYE_CENTRES), :2], np.ones(2)] @ to_crop.T  # (2, 2) crop px
+        return LivePortraitState(
+            image=portrait,
+            face=face,
+            features=features,
+            crop_to_full=crop_to_full,
+            paste=PasteBack(portrait, crop_to_full, crop.paste_mask()),
+            eyes=(left, right),
+            lip=lip,
+            lip_delta=self.pipeline.lip_normalisation(features, lip),
+            interocular_crop=float(np.linalg.norm(eyes_crop[1] - eyes_crop[0])),
+        )
+
+    # -- per frame -----------------------------------------------------------------------------------
+
+    def render(self, state: SourceState, motion: Motion) -> np.ndarray:
+        if not isinstance(state, LivePortraitState):
+            raise LivePuppetError("this state was not prepared by the liveportrait engine")
+        # 1. Keypoints: from the driving pixels when there are any, else from the scripted pose.
+        if motion.driving_image is None or motion.reference_image is None or motion.reference_face is None:
+            x_d = self._scripted_keypoints(state, motion)
+            if x_d is None:
+                return state.paste.paste(self._neutral_crop(state))
+        else:
+            x_d = self._driving_keypoints(state, motion)
+        # 2. W + G -> (512, 512, 3) uint8, pasted into the portrait.
+        image = self.pipeline.to_uint8(self.pipeline.decode(state.features, x_d))
+        return state.paste.paste(image)
+
+    def _driving_keypoints(self, state: LivePortraitState, motion: Motion) -> torch.Tensor:
+        reference = self._reference_for(state, motion)
+        driving = self._driving_info(motion) or reference.info
+        ratios = OpennessRatios(state.eyes, state.lip, self._driving_eyes[0], self._driving_eyes[2])
+        return self.pipeline.driving_keypoints(
+            state.features, driving, reference, ratios=ratios, lip_delta=state.lip_delta,
+            weight=float(np.clip(motion.driving_weight, 0.0, 1.0)),
+        )  # fmt: skip
+
+    def _reference_for(self, state: LivePortraitState, motion: Motion) -> DrivingReference:
+        key = (id(state), motion.calibration_id)
+        if key != self._reference_key or self._reference is None:
+            small = crop.reference_crop(motion.reference_image, motion.reference_face.landmarks)
+            info = self.pipeline.motion_info(self.pipeline.to_input(small))
+            self._reference = self.pipeline.reference(state.features, info)
+            self._reference_key = key
+            self._cropper.reset()
+        return self._reference
+
+    def _driving_info(self, motion: Motion) -> C.KeypointInfo | None:
+        """M on this frame's causal crop; the held frame's result again while the face is lost."""
+        if motion.driving_face is None:
+            return self._driving
+        key = (id(motion.driving_image), id(motion.driving_face))
+        if key != self._driving_key or self._driving is None:
+            small = self._cropper.crop(motion.driving_image, motion.driving_face.landmarks)
+            self._driving = self.pipeline.motion_info(self.pipeline.to_input(small))
+            self._driving_eyes = crop.openness_ratios(motion.driving_face.landmarks)
+            self._driving_key = key
+        return self._driving
+
+    def _scripted_keypoints(self, state: LivePortraitState, motion: Motion) -> torch.Tensor | None:
+        """Synthetic motion (no driving pixels): the source re-posed by ``motion``'s rotation, scale and
+        translation, expression unchanged. None when the motion is the identity (the cached neutral)."""
+        rotation = np.asarray(motion.rotation, np.float64)
+        still = np.allclose(rotation, np.eye(3), atol=1e-6) and abs(motion.scale - 1) < 1e-6
+        if still and np.allclose(motion.translation, 0, atol=1e-6):
+            return None
+        source = state.features
+        info = source.info
+        device, dtype = info.rotation.device, info.rotation.dtype
+        # Motion.rotation acts on image-axis column vectors; keypoints are rows, so R_new = M^T R_s.
+        delta = torch.as_tensor(rotation.T, dtype=dtype, device=device)[None]
+        shift = np.asarray(motion.translation, np.float64) * state.interocular_crop / _CROP_HALF
+        translation = info.translation + torch.tensor([[shift[0], shift[1], 0.0]], dtype=dtype, device=device)
+        pose = C.RelativePose(
+            rotation=delta @ info.rotation,
+            expression=info.expression,
+            scale=info.scale * float(motion.scale),
+            translation=torch.cat([translation[:, :2], torch.zeros_like(translation[:, 2:])], dim=1),
+        )
+        x_d = C.posed_keypoints(info.canonical, pose)
+        if self.pipeline.options.stitching:
+            x_d = C.stitch(self.pipeline.networks.stitching, source.keypoints, x_d)
+        return x_d
+
+    def _neutral_crop(self, state: LivePortraitState) -> np.ndarray:
+        if state.neutral_frame is None:
+            x_s = state.features.keypoints
+            x_d = (
+                C.stitch(self.pipeline.networks.stitching, x_s, x_s)
+                if self.pipeline.options.stitching
+                else x_s
+            )
+            state.neutral_frame = self.pipeline.to_uint8(self.pipeline.decode(state.features, x_d))
+        return state.neutral_frame
+
+    def close(self) -> None:
+        self._reference = self._driving = None
+        self._reference_key = self._driving_key = None
