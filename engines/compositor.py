@@ -29,13 +29,23 @@ class PasteBack:
     """``paste(crop) -> full frame``.
 
     ``crop_to_full`` is the 2x3 affine from crop pixels to full-image pixels; ``crop_mask`` (float32 in
-    [0, 1], crop-sized) says where the crop replaces the portrait. The returned frame is a buffer owned
-    by this object and overwritten by the next call: copy it if you keep it.
+    [0, 1], crop-sized) says where the crop replaces the portrait. ``crop_mask=None`` with an integer
+    translation is a plain copy into place (for renderers whose crop already matches the portrait at its
+    border). The returned frame is a buffer owned by this object and overwritten by the next call: copy
+    it if you keep it.
     """
 
-    def __init__(self, full_image: np.ndarray, crop_to_full: np.ndarray, crop_mask: np.ndarray):
+    def __init__(self, full_image: np.ndarray, crop_to_full: np.ndarray, crop_mask: np.ndarray | None):
         height, width = full_image.shape[:2]
         crop_to_full = np.asarray(crop_to_full, np.float64).reshape(2, 3)
+        self._frame = np.ascontiguousarray(full_image).copy()
+        self._copy_into: tuple[int, int] | None = None
+        if crop_mask is None:
+            offset = crop_to_full[:, 2]
+            if not np.allclose(crop_to_full[:, :2], np.eye(2)) or not np.allclose(offset, np.round(offset)):
+                raise ValueError("a plain copy (crop_mask=None) needs an integer translation")
+            self._copy_into = (int(round(offset[0])), int(round(offset[1])))
+            return
         # 1. Where the mask lands in the full image (a padded box, clipped to the image).
         full_mask = cv2.warpAffine(crop_mask, crop_to_full, (width, height), flags=cv2.INTER_LINEAR)
         ys, xs = np.nonzero(full_mask > 1e-3)
@@ -52,10 +62,13 @@ class PasteBack:
         self._weights = np.ascontiguousarray(full_mask[y0:y1, x0:x1])
         self._weights_inverse = 1.0 - self._weights
         self._original_region = np.ascontiguousarray(full_image[y0:y1, x0:x1])
-        self._frame = np.ascontiguousarray(full_image).copy()
 
     def paste(self, crop: np.ndarray) -> np.ndarray:
         """Blend ``crop`` (RGB uint8, the crop's own size) into the portrait."""
+        if self._copy_into is not None:
+            x0, y0 = self._copy_into
+            self._frame[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
+            return self._frame
         x0, y0, x1, y1 = self.region
         warped = cv2.warpAffine(
             crop, self._crop_to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE

@@ -23,14 +23,14 @@ import cv2
 import numpy as np
 
 from engines.base import EngineOptions, Face, Motion, SourceState, register_engine
-from engines.compositor import PasteBack, feathered_mask
+from engines.compositor import PasteBack
 from engines.landmarks import (
-    FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_PAIRS, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
+    FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
-    RIGHT_IRIS, RIGID, euler_to_rotation, mouth_opening, rotation_to_euler,
+    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, mouth_opening, rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
-from engines.warp.field import TpsGrid, determinant, fold_free_blend, invert, jacobian
+from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.mouth import paint_mouth
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -41,6 +41,8 @@ CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
     FACE_OVAL, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_IRIS, LEFT_IRIS, RIGHT_BROW, LEFT_BROW, LIPS,
     NOSE, CHEEKS, FOREHEAD, JAW,
 ]).tolist())))  # fmt: skip
+INNER_UPPER = INNER_LIP_UPPER[1:-1]  # without the corners; pairs with INNER_LOWER point for point
+INNER_LOWER = INNER_LIP_LOWER[1:-1]
 EYES = (
     (RIGHT_EYE_CONTOUR, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS),
     (LEFT_EYE_CONTOUR, LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_IRIS),
@@ -74,6 +76,10 @@ class WarpState(SourceState):
     region_image: np.ndarray | None = None
     mouth_closed: bool = True
     source_opening: float = 0.0
+    down: np.ndarray = field(default_factory=lambda: np.array([0.0, 1.0], np.float32))  # the face's "down"
+    lip_gap: float = 1.0  # px the inner lips keep apart
+    taper: np.ndarray | None = None  # (ny, nx, 1) 1 inside the region, 0 at its border
+    last_grid_map: np.ndarray | None = None  # (ny, nx, 2) backward map on the grid (warm start)
     last_map: np.ndarray | None = None  # (h, w, 2) backward map of the last frame, region px
     last_alpha: float = 1.0
 
@@ -102,14 +108,20 @@ class WarpEngine:
         )  # fmt: skip
         origin = np.array(region[:2], np.float32)
         size = (region[2] - region[0], region[3] - region[1])
-        # 2. Controls: landmarks (inner lips only when the source mouth is open), head ring, anchors.
+        # 2. Controls: landmarks, a ring that follows the head, anchors. A (nearly) closed source mouth is
+        #    opened virtually by a sliver of lip so the inner lips can be controls without coinciding.
         source_opening = mouth_opening(landmarks)
         mouth_closed = source_opening < cfg.closed_mouth
+        down = FaceFrame.of(landmarks).rotation[:2, 1]
         controls = CONTROL_LANDMARKS
+        control_points = landmarks[:, :2].copy()
+        lip_gap = 0.02 * float(np.linalg.norm(landmarks[61, :2] - landmarks[291, :2]))
         if mouth_closed:
-            inner = set(INNER_LIP_CONTOUR.tolist()) - {78, 308}
-            controls = np.array([i for i in controls if i not in inner])
-        source_controls = landmarks[controls, :2] - origin
+            sliver = 0.4 * float(np.linalg.norm(landmarks[0, :2] - landmarks[13, :2]))
+            control_points[INNER_UPPER] -= sliver * down
+            control_points[INNER_LOWER] += sliver * down
+            lip_gap = 0.6 * sliver
+        source_controls = control_points[controls] - origin
         centre = landmarks[RIGID, :2].mean(axis=0) - origin
         ring = centre + (landmarks[FACE_OVAL, :2] - origin - centre) * cfg.ring_scale
         inside = (ring > 2).all(axis=1) & (ring[:, 0] < size[0] - 3) & (ring[:, 1] < size[1] - 3)
@@ -117,18 +129,15 @@ class WarpEngine:
         anchors = _border_points(size, count_per_side=10)
         grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
-        # 3. Paste-back mask: 1 inside, feathered to 0 towards the region's inner border.
-        feather = 0.08 * min(size)
-        inset = np.array([[feather, feather], [size[0] - feather, feather],
-                          [size[0] - feather, size[1] - feather], [feather, size[1] - feather]])  # fmt: skip
-        mask = feathered_mask(size, inset, feather)
+        # 3. The warp fades to none at the region's border, so the region pastes back as a plain copy.
+        taper = _border_taper(grid, feather=0.06 * min(size))
         crop_to_full = np.array([[1, 0, region[0]], [0, 1, region[1]]], np.float64)
         return WarpState(
             image=image, face=face, region=region, controls=controls, source_controls=source_controls,
             ring=ring, anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
-            paste=PasteBack(image, crop_to_full, mask),
+            paste=PasteBack(image, crop_to_full, None), taper=taper,
             region_image=np.ascontiguousarray(image[region[1]:region[3], region[0]:region[2]]),
-            mouth_closed=mouth_closed, source_opening=source_opening,
+            mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- render (per frame)
@@ -140,8 +149,7 @@ class WarpEngine:
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         target[:, :2] -= origin
         _tidy_eyes(state.face.landmarks[:, :2] - origin, target, cfg.min_eye_gap)
-        if not state.mouth_closed:
-            _tidy_inner_lips(target)
+        _tidy_inner_lips(target, state.down, state.lip_gap)
         # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
         moved = target[state.controls, :2]
         affine = _fit_affine(state.source_controls, moved)
@@ -159,10 +167,12 @@ class WarpEngine:
         spacing = state.grid.spacing
         if determinant(jacobian(base_field, spacing)).min() < cfg.fold_margin:
             base_field = base_field * fold_free_blend(np.zeros_like(base_field), base_field, spacing, cfg.fold_margin)
-        alpha = fold_free_blend(base_field, detail_field, spacing, cfg.fold_margin)
-        forward = base_field + alpha * detail_field
+        forward, alpha = fold_free_field(base_field, detail_field, spacing, cfg.fold_margin)
         # 4. Backward map, upsampled to pixels; remap.
-        backward = invert(forward, spacing)
+        grid_points = state.grid.points.reshape(*state.grid.shape, 2)
+        backward = invert(forward, spacing, start=state.last_grid_map)
+        state.last_grid_map = backward
+        backward = grid_points + (backward - grid_points) * state.taper
         width, height = state.grid.size
         state.last_map = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
         state.last_alpha = alpha
@@ -203,6 +213,17 @@ def _resize(image: np.ndarray, landmarks: np.ndarray, longest: int | None) -> tu
     size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     return cv2.resize(image, size, interpolation=interpolation), (landmarks * scale).astype(np.float32)
+
+
+def _border_taper(grid: TpsGrid, feather: float) -> np.ndarray:
+    """(ny, nx, 1) weights: smoothstep from 0 at the grid box's border to 1 at ``feather`` px inside."""
+    width, height = grid.size
+    points = grid.points.reshape(*grid.shape, 2)
+    distance = np.minimum.reduce(
+        [points[..., 0] + 0.5, width - 0.5 - points[..., 0], points[..., 1] + 0.5, height - 0.5 - points[..., 1]]
+    )
+    t = np.clip(distance / max(feather, 1.0), 0.0, 1.0)
+    return (t * t * (3 - 2 * t))[..., None].astype(np.float32)
 
 
 def _border_points(size: tuple[int, int], count_per_side: int) -> np.ndarray:
@@ -265,13 +286,11 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
         target[iris, :2] = carried + along * corners / max(width, 1e-6) + across * down
 
 
-def _tidy_inner_lips(target: np.ndarray) -> None:
-    """In place: the inner lips of an open source mouth never cross when driven closed."""
-    width = float(np.linalg.norm(target[61, :2] - target[291, :2]))
-    upper, lower = INNER_LIP_PAIRS[:, 0], INNER_LIP_PAIRS[:, 1]
-    gap = target[lower, 1] - target[upper, 1]
-    short = gap < 0.02 * width
+def _tidy_inner_lips(target: np.ndarray, down: np.ndarray, min_gap: float) -> None:
+    """In place: the inner lips keep ``min_gap`` px apart along the face's down direction (never cross)."""
+    gaps = (target[INNER_LOWER, :2] - target[INNER_UPPER, :2]) @ down
+    short = gaps < min_gap
     if short.any():
-        middle = 0.5 * (target[lower[short], 1] + target[upper[short], 1])
-        target[upper[short], 1] = middle - 0.01 * width
-        target[lower[short], 1] = middle + 0.01 * width
+        middle = 0.5 * (target[INNER_LOWER[short], :2] + target[INNER_UPPER[short], :2])
+        target[INNER_UPPER[short], :2] = middle - 0.5 * min_gap * down
+        target[INNER_LOWER[short], :2] = middle + 0.5 * min_gap * down

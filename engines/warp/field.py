@@ -75,33 +75,71 @@ def determinant(jac: np.ndarray) -> np.ndarray:
     return jac[..., 0] * jac[..., 3] - jac[..., 1] * jac[..., 2]
 
 
-def fold_free_blend(base: np.ndarray, detail: np.ndarray, spacing: tuple[float, float], margin: float) -> float:
-    """Largest α in [0, 1] such that ``base + α·detail`` keeps its Jacobian determinant ≥ ``margin`` on the
-    grid (``base`` alone must satisfy it). det(A + αB) is quadratic in α at every grid point, so the
-    bound is solved in closed form rather than searched."""
+def _blend_terms(base: np.ndarray, detail: np.ndarray, spacing: tuple[float, float], margin: float):
+    """Coefficients of det(J_base + α ∇detail) − margin = c0 + c1 α + c2 α² at every grid point."""
     a = jacobian(base, spacing)
     b = jacobian(detail, spacing) - np.array([1, 0, 0, 1], np.float32)  # the detail's gradient only
     c0 = determinant(a) - margin
     c1 = a[..., 0] * b[..., 3] + a[..., 3] * b[..., 0] - a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
-    c2 = determinant(b)
-    if (c0 + c1 + c2).min() >= 0 and c0.min() >= 0:
-        # Endpoints fine; a quadratic can still dip inside (0, 1) where its vertex lies there.
-        vertex = np.where(c2 > 0, -c1 / np.where(c2 > 0, 2 * c2, 1), -1.0)
-        inside = (vertex > 0) & (vertex < 1)
-        if not inside.any() or (c0 + c1 * vertex + c2 * vertex**2)[inside].min() >= 0:
-            return 1.0
-    alphas = np.linspace(1.0, 0.0, 21, dtype=np.float32)[:, None, None]
-    ok = ((c0 + c1 * alphas + c2 * alphas**2) >= 0).reshape(len(alphas), -1).all(axis=1)
-    return float(alphas[np.argmax(ok), 0, 0]) if ok.any() else 0.0
+    return c0, c1, determinant(b)
 
 
-def invert(displacement: np.ndarray, spacing: tuple[float, float], iterations: int = 8) -> np.ndarray:
+ALPHA_LEVELS = np.linspace(0.0, 1.0, 21, dtype=np.float32)
+
+
+def fold_free_alpha(base: np.ndarray, detail: np.ndarray, spacing: tuple[float, float], margin: float) -> np.ndarray:
+    """Per grid point, the largest α in [0, 1] (to 1/20) such that ``base + α·detail`` keeps its Jacobian
+    determinant ≥ ``margin`` for every smaller α too. det(A + αB) is quadratic in α at each point."""
+    c0, c1, c2 = _blend_terms(base, detail, spacing, margin)
+    levels = ALPHA_LEVELS[:, None, None]
+    ok = (c0 + c1 * levels + c2 * levels**2) >= 0  # (21, ny, nx)
+    prefix = np.cumprod(ok, axis=0)  # stays 1 while every smaller α was fine
+    return ALPHA_LEVELS[np.maximum(prefix.sum(axis=0) - 1, 0)]
+
+
+def fold_free_blend(base: np.ndarray, detail: np.ndarray, spacing: tuple[float, float], margin: float) -> float:
+    """The largest single α for the whole grid (see :func:`fold_free_alpha`)."""
+    return float(fold_free_alpha(base, detail, spacing, margin).min())
+
+
+def fold_free_field(
+    base: np.ndarray, detail: np.ndarray, spacing: tuple[float, float], margin: float
+) -> tuple[np.ndarray, float]:
+    """``base + α(x)·detail`` with α(x) = 1 wherever that does not fold and lowered smoothly only around
+    the places that would fold (so a fold at the lips does not flatten the eyes). Falls back to one global
+    α if the smooth map still folds. Returns the field and the smallest α used."""
+    alpha = fold_free_alpha(base, detail, spacing, margin)
+    if alpha.min() >= 1.0:
+        return base + detail, 1.0
+    # Spread each limit over its neighbourhood (erode), then smooth; the gradient of a smooth α adds
+    # little to the Jacobian, and the check below catches what it does add.
+    spread = cv2.erode(alpha, np.ones((7, 7), np.uint8))
+    smooth = cv2.GaussianBlur(spread, (0, 0), sigmaX=1.5)[..., None]
+    field = base + smooth * detail
+    if determinant(jacobian(field, spacing)).min() >= 0.5 * margin:
+        return field, float(smooth.min())
+    global_alpha = float(alpha.min())
+    return base + global_alpha * detail, global_alpha
+
+
+def invert(
+    displacement: np.ndarray,
+    spacing: tuple[float, float],
+    start: np.ndarray | None = None,
+    iterations: int = 12,
+    tolerance: float = 0.02,
+) -> np.ndarray:
     """Backward map on the same grid: for each grid position y, the source position x with
-    x + d(x) = y. Returns (ny, nx, 2) absolute source coordinates in px (float32)."""
+    x + d(x) = y. Returns (ny, nx, 2) absolute source coordinates in px (float32).
+
+    Newton steps from ``start`` (e.g. the previous frame's answer: consecutive frames differ little) or
+    from one fixed-point step, until every residual is below ``tolerance`` px or ``iterations`` run out.
+    """
     ny, nx = displacement.shape[:2]
     grid = np.stack(np.meshgrid(grid_coordinates(nx, spacing[0]), grid_coordinates(ny, spacing[1])), axis=-1)
     jac = jacobian(displacement, spacing)
-    x = grid - displacement  # first guess: one fixed-point step
+    x = grid - displacement if start is None else start
+    residual = np.zeros_like(x)
     for _ in range(iterations):
         # px -> fractional grid index: (p + 0.5) / spacing - 0.5
         ix = (x[..., 0] + 0.5) / spacing[0] - 0.5
@@ -109,9 +147,53 @@ def invert(displacement: np.ndarray, spacing: tuple[float, float], iterations: i
         d = cv2.remap(displacement, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         j = cv2.remap(jac, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         residual = x + d - grid
+        if np.abs(residual).max() < tolerance:
+            return x.astype(np.float32)
         det = determinant(j)
         det = np.where(np.abs(det) < 1e-3, 1e-3, det)
         step_x = (j[..., 3] * residual[..., 0] - j[..., 1] * residual[..., 1]) / det
         step_y = (-j[..., 2] * residual[..., 0] + j[..., 0] * residual[..., 1]) / det
-        x = x - np.stack([step_x, step_y], axis=-1)
-    return x.astype(np.float32)
+        # Damped: a step never moves a point more than two grid cells (steep, strongly stretched places).
+        limit = 2.0 * max(spacing)
+        scale = np.minimum(1.0, limit / np.maximum(np.hypot(step_x, step_y), 1e-6))
+        x = x - np.stack([step_x * scale, step_y * scale], axis=-1)
+    return _unfold(_fill_unconverged(x, np.abs(residual).max(axis=-1) > 0.5)).astype(np.float32)
+
+
+def _inverted_cells(x: np.ndarray) -> np.ndarray:
+    """(ny-1, nx-1) True where a grid cell of the map ``x`` (ny, nx, 2) is not a convex quad of the grid's
+    orientation: bilinear upsampling of a map whose cells are all convex and upright never folds."""
+    a, b, c, d = x[:-1, :-1], x[:-1, 1:], x[1:, 1:], x[1:, :-1]  # clockwise in image coordinates
+
+    def cross(p, q, r):
+        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+
+    return (cross(a, b, c) <= 0) | (cross(b, c, d) <= 0) | (cross(c, d, a) <= 0) | (cross(d, a, b) <= 0)
+
+
+def _unfold(x: np.ndarray, rounds: int = 6) -> np.ndarray:
+    """Smooth the map locally, a few times, wherever a cell is inverted (numerical leftovers of the
+    inversion in strongly stretched places)."""
+    for _ in range(rounds):
+        bad_cells = _inverted_cells(x)
+        if not bad_cells.any():
+            break
+        bad = np.zeros(x.shape[:2], np.uint8)
+        bad[:-1, :-1] |= bad_cells
+        bad[1:, 1:] |= bad_cells
+        bad[:-1, 1:] |= bad_cells
+        bad[1:, :-1] |= bad_cells
+        bad = cv2.dilate(bad, np.ones((3, 3), np.uint8)).astype(bool)
+        x = np.where(bad[..., None], cv2.blur(x, (3, 3), borderType=cv2.BORDER_REPLICATE), x)
+    return x
+
+
+def _fill_unconverged(x: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Replace the points where Newton did not converge (only inside strongly stretched places, e.g. a
+    mouth driven open, later painted over) by a smooth blend of their converged neighbours."""
+    if not bad.any():
+        return x
+    good = (~bad).astype(np.float32)
+    weight = cv2.GaussianBlur(good, (0, 0), sigmaX=2.0)
+    filled = cv2.GaussianBlur(x * good[..., None], (0, 0), sigmaX=2.0) / np.maximum(weight, 1e-6)[..., None]
+    return np.where(bad[..., None], filled, x)
