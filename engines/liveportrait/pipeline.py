@@ -120,8 +120,21 @@ class LivePortraitPipeline:
             x_d = C.stitch(self.networks.stitching, x_s, x_d)
             if lip_delta is not None:
                 x_d = x_d + lip_delta
-        # 3. Driving multiplier (and the tracking weight).
-        return C.apply_driving_multiplier(x_s, x_d, self.options.driving_multiplier * weight)
+        # 3. Driving multiplier; the tracking weight eases towards the source at rest.
+        x_d = C.apply_driving_multiplier(x_s, x_d, self.options.driving_multiplier)
+        if weight != 1.0:
+            rest = self.rest_keypoints(source, lip_delta)
+            x_d = rest + (x_d - rest) * weight
+        return x_d
+
+    @torch.no_grad()
+    def rest_keypoints(self, source: SourceFeatures, lip_delta: torch.Tensor | None = None) -> torch.Tensor:
+        """x_d when the driver does not move (the official frame 0): the stitched source keypoints."""
+        x_s = source.keypoints
+        if not self.options.stitching:
+            return x_s
+        x_d = C.stitch(self.networks.stitching, x_s, x_s)
+        return x_d if lip_delta is None else x_d + lip_delta
 
     def _retargeting_delta(self, x_s: torch.Tensor, ratios: OpennessRatios) -> torch.Tensor:
         delta = torch.zeros_like(x_s)

@@ -181,16 +181,11 @@ class LivePortraitEngine:
         x_d = C.posed_keypoints(info.canonical, pose)
         if self.pipeline.options.stitching:
             x_d = C.stitch(self.pipeline.networks.stitching, source.keypoints, x_d)
-        return x_d
+        return x_d if state.lip_delta is None else x_d + state.lip_delta
 
     def _neutral_crop(self, state: LivePortraitState) -> np.ndarray:
         if state.neutral_frame is None:
-            x_s = state.features.keypoints
-            x_d = (
-                C.stitch(self.pipeline.networks.stitching, x_s, x_s)
-                if self.pipeline.options.stitching
-                else x_s
-            )
+            x_d = self.pipeline.rest_keypoints(state.features, state.lip_delta)
             state.neutral_frame = self.pipeline.to_uint8(self.pipeline.decode(state.features, x_d))
         return state.neutral_frame
 
