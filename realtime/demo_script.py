@@ -9,8 +9,8 @@ the head, with a warning.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -101,7 +101,9 @@ def motion_at(neutral: np.ndarray, pose: ScriptPose, editor=None) -> Motion:
     return apply_expression(motion, params)
 
 
-def script_motions(neutral: np.ndarray, fps: float, seconds: float = DURATION) -> Iterator[tuple[float, Motion]]:
+def script_motions(
+    neutral: np.ndarray, fps: float, seconds: float = DURATION
+) -> Iterator[tuple[float, Motion]]:
     """``(timestamp, Motion)`` for every frame of ``seconds`` of the script (longer than the script loops)."""
     editor = _expression_editor()
     for index in range(max(1, int(round(seconds * fps)))):

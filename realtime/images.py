@@ -38,11 +38,19 @@ def load_image(path: str | Path, max_side: int | None = MAX_SIDE) -> np.ndarray:
     if image is None:
         image = _decode_with_pillow(path)
     if image is None or image.size == 0:
-        raise LivePuppetError(f"cannot read image {path}: not an image file, or an unsupported or damaged one")
+        raise LivePuppetError(
+            f"cannot read image {path}: not an image file, or an unsupported or damaged one"
+        )
     image = _to_rgb8(image)
     image = _apply_orientation(image, _exif_orientation(path))
     if max_side is not None and max(image.shape[:2]) > max_side:
-        log.info("%s is %dx%d; working at %d px on the longest side", path, image.shape[1], image.shape[0], max_side)
+        log.info(
+            "%s is %dx%d; working at %d px on the longest side",
+            path,
+            image.shape[1],
+            image.shape[0],
+            max_side,
+        )
         image = fit_longest_side(image, max_side)
     return np.ascontiguousarray(image)
 

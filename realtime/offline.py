@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -107,12 +107,18 @@ class FrameRenderer:
 
     def render(self, motion: Motion | None, timestamp: float) -> np.ndarray:
         try:
-            motion = apply_modifiers(self.modifiers, motion if motion is not None else self.identity, timestamp)
+            motion = apply_modifiers(
+                self.modifiers, motion if motion is not None else self.identity, timestamp
+            )
             frame = self.engine.render(self.state, motion)
-        except Exception as exc:  # noqa: BLE001 - one bad frame must not end a long render
+        except Exception as exc:
             self.failures += 1
-            log.warning("frame at %.2f s: the engine failed (%s: %s); repeating the previous frame",
-                        timestamp, type(exc).__name__, exc)
+            log.warning(
+                "frame at %.2f s: the engine failed (%s: %s); repeating the previous frame",
+                timestamp,
+                type(exc).__name__,
+                exc,
+            )
             log.debug("engine failure", exc_info=True)
             if self._successes == 0 and self.failures >= MAX_FAILURES_BEFORE_FIRST_FRAME:
                 raise LivePuppetError(f"the {self.engine.name} engine fails on every frame: {exc}") from exc
@@ -129,7 +135,9 @@ def render_video(
     # 1. The portrait and the engine (a bad source fails before anything is written).
     for path in (request.source, request.driving):
         if request.output.resolve() == Path(path).resolve():
-            raise LivePuppetError(f"the output {request.output} would overwrite an input; choose another name")
+            raise LivePuppetError(
+                f"the output {request.output} would overwrite an input; choose another name"
+            )
     image, face = load_portrait(request.source, request.size)
     owns_engine = engine is None
     if engine is None:

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -34,7 +34,9 @@ def _open_input(path: Path, what: str) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r")
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise LivePuppetError(f"cannot read {what} {path}: not a video FFmpeg can open, or damaged ({exc})") from exc
+        raise LivePuppetError(
+            f"cannot read {what} {path}: not a video FFmpeg can open, or damaged ({exc})"
+        ) from exc
 
 
 class VideoReader:
@@ -93,18 +95,26 @@ class VideoReader:
                 index += 1
         except av.FFmpegError as exc:
             self.truncated = True
-            log.warning("%s: decoding stopped after %d frames (%s); the file looks truncated or damaged",
-                        self.path, index, exc)
+            log.warning(
+                "%s: decoding stopped after %d frames (%s); the file looks truncated or damaged",
+                self.path,
+                index,
+                exc,
+            )
         if self.frame_count and index < self.frame_count - 1 and not self.truncated:
             # FFmpeg skips over a cut-off tail quietly; the container's own frame count gives it away.
             self.truncated = True
-            log.warning("%s: only %d of %d frames could be decoded; the file looks truncated",
-                        self.path, index, self.frame_count)
+            log.warning(
+                "%s: only %d of %d frames could be decoded; the file looks truncated",
+                self.path,
+                index,
+                self.frame_count,
+            )
 
     def close(self) -> None:
         self._container.close()
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -188,7 +198,9 @@ class VideoWriter:
         if self.path.parent and not self.path.parent.exists():
             raise LivePuppetError(f"output folder does not exist: {self.path.parent}")
         try:
-            self._container = av.open(str(self.path), mode="w", format="mp4" if self.path.suffix == "" else None)
+            self._container = av.open(
+                str(self.path), mode="w", format="mp4" if self.path.suffix == "" else None
+            )
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise LivePuppetError(f"cannot write {self.path}: {exc}") from exc
         width, height = self.size
@@ -197,7 +209,9 @@ class VideoWriter:
         self._stream.width, self._stream.height = self._padded
         self._stream.pix_fmt = "yuv420p"
         self._stream.options = {"crf": str(crf), "preset": "veryfast"}
-        self._buffer = np.zeros((self._padded[1], self._padded[0], 3), np.uint8) if self._padded != self.size else None
+        self._buffer = (
+            np.zeros((self._padded[1], self._padded[0], 3), np.uint8) if self._padded != self.size else None
+        )
         self._audio: _AudioCopy | None = None
         if audio_from is not None and _AudioCopy.has_audio(Path(audio_from)):
             self._audio = _AudioCopy(Path(audio_from), self._container)
@@ -205,7 +219,9 @@ class VideoWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         if rgb.shape != (self.size[1], self.size[0], 3) or rgb.dtype != np.uint8:
-            raise ValueError(f"frame {rgb.shape} {rgb.dtype} does not match the writer's size {self.size} (uint8 RGB)")
+            raise ValueError(
+                f"frame {rgb.shape} {rgb.dtype} does not match the writer's size {self.size} (uint8 RGB)"
+            )
         if self._buffer is not None:  # replicate the last column/row into the padding
             height, width = rgb.shape[:2]
             self._buffer[:height, :width] = rgb
@@ -236,7 +252,7 @@ class VideoWriter:
         finally:
             self._container.close()
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -27,12 +27,22 @@ def register(subparsers) -> None:
         description="Render the bundled portrait (the public-domain astronaut photo shipped with scikit-image) "
         "nodding, turning, blinking, talking and smiling, and write it to an mp4.",
     )
-    parser.add_argument("--out", type=Path, default=Path("demo.mp4"), metavar="OUT.mp4",
-                        help="the mp4 file to write (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo.mp4"),
+        metavar="OUT.mp4",
+        help="the mp4 file to write (default: %(default)s)",
+    )
     parser.add_argument("--engine", default="warp", help="renderer (default: %(default)s)")
     parser.add_argument("--weights", type=Path, metavar="DIR", help="model weights folder (neural engines)")
-    parser.add_argument("--seconds", type=_positive_float, default=DURATION, metavar="N",
-                        help="length of the video; the script is %(default)s s, shorter cuts it, longer loops it")
+    parser.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=DURATION,
+        metavar="N",
+        help="length of the video; the script is %(default)s s, shorter cuts it, longer loops it",
+    )
     parser.add_argument("--size", type=int, metavar="N", help="longest side of the output (default: 512)")
     parser.set_defaults(handler=run)
 

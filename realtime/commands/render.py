@@ -34,7 +34,9 @@ def _offline_modes():
     try:
         return importlib.import_module(OFFLINE_MODES_MODULE)
     except ImportError as exc:
-        if not (isinstance(exc, ModuleNotFoundError) and exc.name and OFFLINE_MODES_MODULE.startswith(exc.name)):
+        if not (
+            isinstance(exc, ModuleNotFoundError) and exc.name and OFFLINE_MODES_MODULE.startswith(exc.name)
+        ):
             log.warning("the offline diffusion modes cannot be loaded: %s", exc)
         return None
 
@@ -47,32 +49,72 @@ def register(subparsers) -> None:
         "Writes an H.264 mp4 at the driving video's frame rate, keeping its audio.",
         epilog="example: livepuppet render --source me.jpg --driving talk.mp4 --out me_talking.mp4",
     )
-    parser.add_argument("--source", required=True, type=Path, metavar="IMG",
-                        help="the portrait to animate (jpg/png/webp/tiff...; one clearly visible face)")
-    parser.add_argument("--driving", required=True, type=Path, metavar="VIDEO",
-                        help="the video whose face motion drives the portrait (mp4/mov/webm/mkv...)")
+    parser.add_argument(
+        "--source",
+        required=True,
+        type=Path,
+        metavar="IMG",
+        help="the portrait to animate (jpg/png/webp/tiff...; one clearly visible face)",
+    )
+    parser.add_argument(
+        "--driving",
+        required=True,
+        type=Path,
+        metavar="VIDEO",
+        help="the video whose face motion drives the portrait (mp4/mov/webm/mkv...)",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="OUT.mp4", help="the mp4 file to write")
-    parser.add_argument("--engine", default="warp",
-                        help="renderer: 'warp' (no weights, fast on CPU) or 'liveportrait' (neural, needs "
-                        "--weights) (default: %(default)s)")
+    parser.add_argument(
+        "--engine",
+        default="warp",
+        help="renderer: 'warp' (no weights, fast on CPU) or 'liveportrait' (neural, needs "
+        "--weights) (default: %(default)s)",
+    )
     parser.add_argument("--weights", type=Path, metavar="DIR", help="model weights folder (neural engines)")
-    parser.add_argument("--runtime", default="torch", choices=("torch", "onnx", "trt"),
-                        help="inference runtime of the neural engine (default: %(default)s)")
-    parser.add_argument("--size", type=_positive_int, metavar="N",
-                        help="longest side of the output in pixels (default: the portrait's own size, at most 2048)")
-    parser.add_argument("--smooth", type=_unit_float, default=0.0, metavar="S",
-                        help="smoothing of the driving motion, 0 (off) to 1 (strong); helps a jittery "
-                        "driving video (default: %(default)s)")
-    parser.add_argument("--timeline", type=Path, metavar="FILE",
-                        help="expression keyframes (JSON/YAML) added on top of the driving motion")
-    parser.add_argument("--audio", type=Path, metavar="FILE",
-                        help="speech audio that drives the mouth; it also becomes the output's sound track")
-    parser.add_argument("--max-frames", type=_positive_int, metavar="N", help="render only the first N frames")
+    parser.add_argument(
+        "--runtime",
+        default="torch",
+        choices=("torch", "onnx", "trt"),
+        help="inference runtime of the neural engine (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_positive_int,
+        metavar="N",
+        help="longest side of the output in pixels (default: the portrait's own size, at most 2048)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=_unit_float,
+        default=0.0,
+        metavar="S",
+        help="smoothing of the driving motion, 0 (off) to 1 (strong); helps a jittery "
+        "driving video (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        metavar="FILE",
+        help="expression keyframes (JSON/YAML) added on top of the driving motion",
+    )
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        metavar="FILE",
+        help="speech audio that drives the mouth; it also becomes the output's sound track",
+    )
+    parser.add_argument(
+        "--max-frames", type=_positive_int, metavar="N", help="render only the first N frames"
+    )
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     offline = _offline_modes()
-    parser.add_argument("--mode", choices=MODES, default="engine",
-                        help="'engine' renders with --engine; 'diffusion' and 'video' re-render with offline "
-                        "diffusion models (GPU recommended; see their options below) (default: %(default)s)")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="engine",
+        help="'engine' renders with --engine; 'diffusion' and 'video' re-render with offline "
+        "diffusion models (GPU recommended; see their options below) (default: %(default)s)",
+    )
     if offline is not None:
         offline.add_render_arguments(parser)
     parser.set_defaults(handler=run)
@@ -99,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
     if args.mode != "engine":
         offline = _offline_modes()
         if offline is None:
-            raise LivePuppetError(f"--mode {args.mode} needs the offline diffusion modes, which this build lacks")
+            raise LivePuppetError(
+                f"--mode {args.mode} needs the offline diffusion modes, which this build lacks"
+            )
         return int(offline.run_render(args) or 0)
 
     from realtime.offline import RenderRequest, render_video

@@ -1,0 +1,139 @@
+"""Per-frame speed of an engine: the render alone, and tracking + motion + render.
+
+    python -m bench.speed [--engine warp] [--size 512] [--frames 200] [--driving VIDEO] [--json OUT.json]
+
+1. render: ``engine.render`` on the bundled portrait at ``size``² with motions from the demo script,
+   precomputed so only the engine is timed;
+2. track+render: ``MotionDriver.update`` (MediaPipe tracking mode) + ``engine.render`` per driving frame,
+   the frames decoded beforehand (from ``--driving``, else the render of step 1 used as driving video).
+
+Prints the figures and optionally writes them as JSON. Timings on a shared machine are noisy; benchmarks
+measure, they assert nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engines.base import EngineOptions, create_engine
+from realtime.demo_script import script_motions
+from realtime.driver import MotionDriver
+from realtime.images import fit_longest_side
+from realtime.offline import neutral_points
+from realtime.stages import TimedFrame
+from realtime.tracker import find_portrait_face
+from realtime.video_io import VideoReader
+
+WARMUP = 10
+SCRIPT_FPS = 25.0
+
+
+def timing(seconds: list[float]) -> dict:
+    milliseconds = np.asarray(seconds) * 1e3
+    mean = float(milliseconds.mean())
+    return {
+        "frames": len(seconds),
+        "mean_ms": mean,
+        "median_ms": float(np.median(milliseconds)),
+        "p95_ms": float(np.percentile(milliseconds, 95)),
+        "fps": 1e3 / mean if mean > 0 else None,
+    }
+
+
+def square_portrait(size: int) -> np.ndarray:
+    from skimage import data
+
+    return cv2.resize(data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def driving_frames(path: Path | None, size: int, frames: int, fallback: list[np.ndarray]) -> list[np.ndarray]:
+    if path is None:
+        return fallback
+    with VideoReader(path) as reader:
+        decoded = [fit_longest_side(frame.image, size) for frame, _ in zip(reader, range(frames))]
+    return decoded
+
+
+def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
+    portrait = square_portrait(size)
+    face = find_portrait_face(portrait, name="the bundled portrait")
+    engine = create_engine(engine_name, EngineOptions(output_size=size))
+    try:
+        # 1. Render alone.
+        state = engine.prepare(portrait, face)
+        motions = [
+            motion for _, motion in script_motions(neutral_points(face), SCRIPT_FPS, frames / SCRIPT_FPS)
+        ]
+        rendered, seconds = [], []
+        for index, motion in enumerate(motions[:WARMUP] + motions):
+            started = time.perf_counter()
+            frame = engine.render(state, motion)
+            elapsed = time.perf_counter() - started
+            if index >= WARMUP:
+                seconds.append(elapsed)
+                rendered.append(frame.copy())
+        render = timing(seconds)
+        # 2. Tracking + motion + render, driving frames in memory.
+        inputs = driving_frames(driving, size, frames, rendered)
+        driver = MotionDriver()
+        seconds = []
+        try:
+            for index, image in enumerate(inputs[:WARMUP] + inputs):
+                timed = TimedFrame(image=image, timestamp=index / SCRIPT_FPS, index=index)
+                started = time.perf_counter()
+                motion = driver.update(timed)
+                if motion is not None:
+                    engine.render(state, motion)
+                elapsed = time.perf_counter() - started
+                if index >= WARMUP:
+                    seconds.append(elapsed)
+        finally:
+            driver.close()
+        track_and_render = timing(seconds)
+    finally:
+        engine.close()
+    return {
+        "engine": engine_name,
+        "size": size,
+        "driving": str(driving) if driving else "engine output of the demo script",
+        "render": render,
+        "track_and_render": track_and_render,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.speed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", default="warp", help="engine to time (default: %(default)s)")
+    parser.add_argument(
+        "--size", type=int, default=512, help="portrait side in pixels (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--frames", type=int, default=200, help="timed frames per measurement (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--driving", type=Path, help="driving video for track+render (default: the demo render)"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    report = run(args.engine, args.size, args.frames, args.driving)
+    for name in ("render", "track_and_render"):
+        figures = report[name]
+        print(
+            f"{name:>16}: {figures['fps']:7.1f} frames/s  (mean {figures['mean_ms']:.2f} ms, "
+            f"median {figures['median_ms']:.2f} ms, p95 {figures['p95_ms']:.2f} ms, {figures['frames']} frames)"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"report: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
