@@ -104,6 +104,13 @@ WAN_VACE = WeightSpec(
     ("Wan-AI/Wan2.1-VACE-1.3B-diffusers", "Wan-AI/Wan2.1-VACE-14B-diffusers"),
     _WAN_COMMON,
 )
+# An unrecognised --model folder for the video mode: say what either model needs.
+WAN_EITHER = WeightSpec(
+    "Wan2.2-Animate or Wan2.1-VACE pipeline (diffusers format; the list is Wan-Animate's, VACE lacks "
+    "image_encoder/ and image_processor/)",
+    WAN_ANIMATE.repos + WAN_VACE.repos,
+    WAN_ANIMATE.parts,
+)
 
 
 def check_weights(needed: list[tuple[str, WeightSpec, Path | None]]) -> None:

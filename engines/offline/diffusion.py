@@ -1,0 +1,242 @@
+"""Diffusion rerender: Stable Diffusion 1.5 + the MediaPipe-face ControlNet + IP-Adapter, img2img.
+
+Per frame (or per AnimateDiff window):
+
+1. the init image is the warp (or neural) engine's frame for the same motion (the source portrait when no
+   engine can be built), resized to the generation size (the portrait fitted to ``resolution``);
+2. the control image is the retargeted landmarks drawn as the ControlNet's face mesh
+   (:mod:`engines.offline.conditioning`);
+3. identity comes from the source portrait through IP-Adapter (when given);
+4. ``StableDiffusionControlNetImg2ImgPipeline`` denoises from ``strength``, with the same seed every frame
+   (shared noise keeps the texture from boiling); with a motion adapter, windows of frames go through
+   ``AnimateDiffVideoToVideoControlNetPipeline`` instead (temporal attention across the window);
+5. the result is colour-matched to the source in Lab and, by default, blended into the engine's frame
+   inside a feathered face region only, so hair, body and background stay the engine's (steady).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+import cv2
+import numpy as np
+
+from engines.base import EngineOptions, Face, LivePuppetError, create_engine
+from engines.compositor import feathered_mask
+from engines.offline.colour import ColourMatcher
+from engines.offline.conditioning import draw_face_mesh
+from engines.offline.driving import DrivingFrame
+from engines.offline.weights import (
+    CONTROLNET, LCM_LORA, MOTION_ADAPTER, SD15, RuntimeOptions, check_weights, controlnet_folder, ip_adapter_spec,
+)  # fmt: skip
+from realtime.offline import FrameRenderer
+
+log = logging.getLogger(__name__)
+
+# Scheduler names on the command line -> diffusers classes (built from the model's own scheduler config).
+SCHEDULERS = {
+    "ddim": "DDIMScheduler",
+    "pndm": "PNDMScheduler",
+    "euler": "EulerDiscreteScheduler",
+    "euler-a": "EulerAncestralDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "unipc": "UniPCMultistepScheduler",
+    "lcm": "LCMScheduler",
+}
+DEFAULT_IP_ADAPTER_WEIGHT = "ip-adapter-plus-face_sd15.safetensors"
+
+
+@dataclass(frozen=True, slots=True)
+class DiffusionWeights:
+    model: Path | None  # SD-1.5 pipeline folder
+    controlnet: Path | None  # MediaPipe-face ControlNet folder
+    ip_adapter: Path | None = None  # h94/IP-Adapter folder (holds models/)
+    ip_adapter_weight: str = DEFAULT_IP_ADAPTER_WEIGHT
+    motion_adapter: Path | None = None  # AnimateDiff motion adapter folder
+    lcm_lora: Path | None = None  # LCM-LoRA folder (needs the peft package)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffusionConfig:
+    prompt: str = "a photo of a person, detailed face, natural skin, high quality"
+    negative_prompt: str = "blurry, deformed face, distorted eyes, extra teeth, low quality, watermark, text"
+    steps: int = 20
+    strength: float = 0.45  # img2img: 0 keeps the engine's frame, 1 ignores it
+    guidance: float = 5.0
+    controlnet_scale: float = 1.0
+    ip_adapter_scale: float = 0.6
+    scheduler: str = "dpm++"
+    seed: int = 0
+    resolution: int = 512  # longest side of the generation
+    window: int = 16  # AnimateDiff frames per window (used only with a motion adapter)
+    overlap: int = 4  # frames shared by consecutive AnimateDiff windows
+    colour_match: float = 1.0  # 0 (off) .. 1 (full) Lab mean/std match to the source
+    blend: Literal["face", "full"] = "face"  # paste only the face region into the engine frame, or everything
+
+
+def _to_pil(rgb: np.ndarray):
+    from PIL import Image
+
+    return Image.fromarray(np.ascontiguousarray(rgb))
+
+
+class BaseFrames:
+    """The img2img starting frames: an engine's render of each frame's motion, or the source when there is
+    no engine (``name=None``) or it cannot be built."""
+
+    def __init__(self, name: str | None, options: EngineOptions = EngineOptions()):
+        self.name, self.options = name, options
+        self._renderer: FrameRenderer | None = None
+        self._source: np.ndarray | None = None
+
+    def prepare(self, portrait: np.ndarray, face: Face) -> None:
+        self._source = portrait
+        if self.name is None:
+            return
+        try:
+            engine = create_engine(self.name, self.options)
+            self._renderer = FrameRenderer(engine, engine.prepare(portrait, face))
+        except (LivePuppetError, ImportError) as exc:
+            log.warning("the %s engine is not available (%s); img2img starts from the source image", self.name, exc)
+
+    def frame(self, driving: DrivingFrame) -> np.ndarray:
+        if self._renderer is None:
+            return self._source
+        frame = self._renderer.render(driving.motion, driving.timestamp)
+        if frame.shape != self._source.shape:
+            frame = cv2.resize(frame, (self._source.shape[1], self._source.shape[0]), interpolation=cv2.INTER_AREA)
+        return frame.copy()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.engine.close()
+
+
+def generation_size(width: int, height: int, longest: int, multiple: int) -> tuple[int, int]:
+    """(w, h) with the aspect of (width, height), the longest side about ``longest``, both multiples of ``multiple``."""
+    scale = longest / max(width, height)
+    return (max(multiple, round(width * scale / multiple) * multiple),
+            max(multiple, round(height * scale / multiple) * multiple))  # fmt: skip
+
+
+def face_region_mask(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32 mask: 1 inside the target face's hull grown by a fifth (forehead included), feathered."""
+    xy = target[:, :2].astype(np.float32)
+    hull = cv2.convexHull(xy).reshape(-1, 2)
+    centre = xy.mean(axis=0)
+    grown = centre + (hull - centre) * 1.2
+    extent = float(np.ptp(xy, axis=0).max())
+    return feathered_mask(size, grown, feather=0.12 * extent)
+
+
+class DiffusionRenderer:
+    """A :class:`~engines.offline.job.WindowRenderer` with SD 1.5 + ControlNet (+ IP-Adapter, AnimateDiff)."""
+
+    def __init__(
+        self,
+        weights: DiffusionWeights,
+        config: DiffusionConfig = DiffusionConfig(),
+        runtime: RuntimeOptions = RuntimeOptions(),
+        base: BaseFrames | None = None,
+    ):
+        if config.scheduler not in SCHEDULERS:
+            raise LivePuppetError(f"unknown scheduler {config.scheduler!r}; choose from {', '.join(SCHEDULERS)}")
+        needed = [("--model", SD15, weights.model), ("--controlnet", CONTROLNET, weights.controlnet)]
+        if weights.ip_adapter is not None:
+            needed.append(("--ip-adapter", ip_adapter_spec(weights.ip_adapter_weight), weights.ip_adapter))
+        if weights.motion_adapter is not None:
+            needed.append(("--motion-adapter", MOTION_ADAPTER, weights.motion_adapter))
+        if weights.lcm_lora is not None:
+            needed.append(("--lcm-lora", LCM_LORA, weights.lcm_lora))
+        check_weights(needed)
+        self.weights, self.config, self.runtime = weights, config, runtime
+        self.base = base or BaseFrames(None)
+        self.animated = weights.motion_adapter is not None
+        self.window = config.window if self.animated else 1
+        self.overlap = config.overlap if self.animated else 0
+        self.pipe = self._load()
+        self._seed_device = "cpu"  # a CPU generator gives the same noise on every device
+
+    def _load(self):
+        import diffusers
+
+        dtype = self.runtime.dtype()
+        controlnet = diffusers.ControlNetModel.from_pretrained(controlnet_folder(self.weights.controlnet), dtype=dtype)
+        pipe = diffusers.StableDiffusionControlNetImg2ImgPipeline.from_pretrained(
+            self.weights.model, controlnet=controlnet, safety_checker=None, requires_safety_checker=False,
+            dtype=dtype,
+        )  # fmt: skip
+        if self.weights.ip_adapter is not None:
+            pipe.load_ip_adapter(
+                str(self.weights.ip_adapter), subfolder="models", weight_name=self.weights.ip_adapter_weight,
+                image_encoder_folder="image_encoder",
+            )  # fmt: skip
+            pipe.set_ip_adapter_scale(self.config.ip_adapter_scale)
+        if self.weights.lcm_lora is not None:
+            try:
+                import peft  # noqa: F401
+            except ImportError as exc:
+                raise LivePuppetError("--lcm-lora needs the peft package: pip install peft") from exc
+            pipe.load_lora_weights(str(self.weights.lcm_lora))
+            pipe.fuse_lora()
+        pipe.scheduler = getattr(diffusers, SCHEDULERS[self.config.scheduler]).from_config(pipe.scheduler.config)
+        if self.animated:
+            adapter = diffusers.MotionAdapter.from_pretrained(self.weights.motion_adapter, dtype=dtype)
+            pipe = diffusers.AnimateDiffVideoToVideoControlNetPipeline.from_pipe(pipe, motion_adapter=adapter)
+        self.runtime.place(pipe)
+        return pipe
+
+    def settings(self) -> dict:
+        weights = {k: str(v) for k, v in asdict(self.weights).items()}
+        return {"mode": "diffusion", "weights": weights, "config": asdict(self.config), "base": self.base.name,
+                "precision": str(self.runtime.dtype())}  # fmt: skip
+
+    def prepare(self, portrait: np.ndarray, face: Face) -> None:
+        height, width = portrait.shape[:2]
+        multiple = self.pipe.vae_scale_factor * 2 ** (len(self.pipe.unet.config.block_out_channels) - 1)
+        self.size = generation_size(width, height, self.config.resolution, multiple)
+        self.scale = (self.size[0] / width, self.size[1] / height)
+        self.portrait = portrait
+        self.identity = _to_pil(portrait) if self.weights.ip_adapter is not None else None
+        self.colour = ColourMatcher(portrait, self.config.colour_match)
+        self.base.prepare(portrait, face)
+
+    def render(self, frames: Sequence[DrivingFrame]) -> list[np.ndarray]:
+        import torch
+
+        # 1. Init frames and control images at the generation size.
+        bases = [self.base.frame(frame) for frame in frames]  # portrait-sized (H, W, 3)
+        inits = [_to_pil(cv2.resize(b, self.size, interpolation=cv2.INTER_AREA)) for b in bases]
+        scale = np.array([*self.scale, 1.0], np.float32)
+        controls = [_to_pil(draw_face_mesh(frame.target * scale, self.size)) for frame in frames]
+        # 2. Denoise with the same noise for every frame/window.
+        common = dict(
+            prompt=self.config.prompt, negative_prompt=self.config.negative_prompt, strength=self.config.strength,
+            num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
+            controlnet_conditioning_scale=self.config.controlnet_scale, height=self.size[1], width=self.size[0],
+            generator=torch.Generator(self._seed_device).manual_seed(self.config.seed), output_type="np",
+        )  # fmt: skip
+        if self.identity is not None:
+            common["ip_adapter_image"] = self.identity
+        if self.animated:
+            images = self.pipe(video=inits, conditioning_frames=controls, **common).frames[0]
+        else:
+            images = [self.pipe(image=init, control_image=control, **common).images[0]
+                      for init, control in zip(inits, controls)]  # fmt: skip
+        # 3. Back to the portrait's size and colours, into the engine frame.
+        height, width = self.portrait.shape[:2]
+        outputs = []
+        for image, base, frame in zip(images, bases, frames):
+            rgb = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            rgb = self.colour.apply(cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC))
+            if self.config.blend == "face":
+                mask = face_region_mask(frame.target, (width, height))[:, :, None]
+                rgb = (base * (1.0 - mask) + rgb * mask + 0.5).astype(np.uint8)
+            outputs.append(rgb)
+        return outputs
+
+    def close(self) -> None:
+        self.base.close()
