@@ -17,9 +17,10 @@ Per frame (or per AnimateDiff window):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -29,8 +30,16 @@ from engines.compositor import feathered_mask
 from engines.offline.colour import ColourMatcher
 from engines.offline.conditioning import draw_face_mesh
 from engines.offline.driving import DrivingFrame
+from engines.offline.images import from_unit, generation_size, to_pil
 from engines.offline.weights import (
-    CONTROLNET, LCM_LORA, MOTION_ADAPTER, SD15, RuntimeOptions, check_weights, controlnet_folder, ip_adapter_spec,
+    CONTROLNET,
+    LCM_LORA,
+    MOTION_ADAPTER,
+    SD15,
+    RuntimeOptions,
+    check_weights,
+    controlnet_folder,
+    ip_adapter_spec,
 )  # fmt: skip
 from realtime.offline import FrameRenderer
 
@@ -77,18 +86,12 @@ class DiffusionConfig:
     blend: Literal["face", "full"] = "face"  # paste only the face region into the engine frame, or everything
 
 
-def _to_pil(rgb: np.ndarray):
-    from PIL import Image
-
-    return Image.fromarray(np.ascontiguousarray(rgb))
-
-
 class BaseFrames:
     """The img2img starting frames: an engine's render of each frame's motion, or the source when there is
     no engine (``name=None``) or it cannot be built."""
 
-    def __init__(self, name: str | None, options: EngineOptions = EngineOptions()):
-        self.name, self.options = name, options
+    def __init__(self, name: str | None, options: EngineOptions | None = None):
+        self.name, self.options = name, options or EngineOptions()
         self._renderer: FrameRenderer | None = None
         self._source: np.ndarray | None = None
 
@@ -115,13 +118,6 @@ class BaseFrames:
             self._renderer.engine.close()
 
 
-def generation_size(width: int, height: int, longest: int, multiple: int) -> tuple[int, int]:
-    """(w, h) with the aspect of (width, height), the longest side about ``longest``, both multiples of ``multiple``."""
-    scale = longest / max(width, height)
-    return (max(multiple, round(width * scale / multiple) * multiple),
-            max(multiple, round(height * scale / multiple) * multiple))  # fmt: skip
-
-
 def face_region_mask(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W) float32 mask: 1 inside the target face's hull grown by a fifth (forehead included), feathered."""
     xy = target[:, :2].astype(np.float32)
@@ -139,7 +135,7 @@ class DiffusionRenderer:
         self,
         weights: DiffusionWeights,
         config: DiffusionConfig = DiffusionConfig(),
-        runtime: RuntimeOptions = RuntimeOptions(),
+        runtime: RuntimeOptions | None = None,
         base: BaseFrames | None = None,
     ):
         if config.scheduler not in SCHEDULERS:
@@ -152,7 +148,7 @@ class DiffusionRenderer:
         if weights.lcm_lora is not None:
             needed.append(("--lcm-lora", LCM_LORA, weights.lcm_lora))
         check_weights(needed)
-        self.weights, self.config, self.runtime = weights, config, runtime
+        self.weights, self.config, self.runtime = weights, config, runtime or RuntimeOptions()
         self.base = base or BaseFrames(None)
         self.animated = weights.motion_adapter is not None
         self.window = config.window if self.animated else 1
@@ -200,7 +196,7 @@ class DiffusionRenderer:
         self.size = generation_size(width, height, self.config.resolution, multiple)
         self.scale = (self.size[0] / width, self.size[1] / height)
         self.portrait = portrait
-        self.identity = _to_pil(portrait) if self.weights.ip_adapter is not None else None
+        self.identity = to_pil(portrait) if self.weights.ip_adapter is not None else None
         self.colour = ColourMatcher(portrait, self.config.colour_match)
         self.base.prepare(portrait, face)
 
@@ -209,16 +205,23 @@ class DiffusionRenderer:
 
         # 1. Init frames and control images at the generation size.
         bases = [self.base.frame(frame) for frame in frames]  # portrait-sized (H, W, 3)
-        inits = [_to_pil(cv2.resize(b, self.size, interpolation=cv2.INTER_AREA)) for b in bases]
+        inits = [to_pil(cv2.resize(b, self.size, interpolation=cv2.INTER_AREA)) for b in bases]
         scale = np.array([*self.scale, 1.0], np.float32)
-        controls = [_to_pil(draw_face_mesh(frame.target * scale, self.size)) for frame in frames]
+        controls = [to_pil(draw_face_mesh(frame.target * scale, self.size)) for frame in frames]
         # 2. Denoise with the same noise for every frame/window.
-        common = dict(
-            prompt=self.config.prompt, negative_prompt=self.config.negative_prompt, strength=self.config.strength,
-            num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
-            controlnet_conditioning_scale=self.config.controlnet_scale, height=self.size[1], width=self.size[0],
-            generator=torch.Generator(self._seed_device).manual_seed(self.config.seed), output_type="np",
-        )  # fmt: skip
+        config = self.config
+        common = {
+            "prompt": config.prompt,
+            "negative_prompt": config.negative_prompt,
+            "strength": config.strength,
+            "num_inference_steps": config.steps,
+            "guidance_scale": config.guidance,
+            "controlnet_conditioning_scale": config.controlnet_scale,
+            "height": self.size[1],
+            "width": self.size[0],
+            "generator": torch.Generator(self._seed_device).manual_seed(config.seed),
+            "output_type": "np",
+        }
         if self.identity is not None:
             common["ip_adapter_image"] = self.identity
         if self.animated:
@@ -230,8 +233,7 @@ class DiffusionRenderer:
         height, width = self.portrait.shape[:2]
         outputs = []
         for image, base, frame in zip(images, bases, frames):
-            rgb = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            rgb = self.colour.apply(cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC))
+            rgb = self.colour.apply(from_unit(image, (width, height)))
             if self.config.blend == "face":
                 mask = face_region_mask(frame.target, (width, height))[:, :, None]
                 rgb = (base * (1.0 - mask) + rgb * mask + 0.5).astype(np.uint8)

@@ -8,9 +8,9 @@ render replays it from the start to rebuild the motion history and skips only th
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 

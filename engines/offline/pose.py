@@ -17,7 +17,13 @@ import cv2
 import numpy as np
 
 from engines.landmarks import (
-    FACE_OVAL, INNER_LIP_CONTOUR, LEFT_BROW, LEFT_EYE_CONTOUR, OUTER_LIP_CONTOUR, RIGHT_BROW, RIGHT_EYE_CONTOUR,
+    FACE_OVAL,
+    INNER_LIP_CONTOUR,
+    LEFT_BROW,
+    LEFT_EYE_CONTOUR,
+    OUTER_LIP_CONTOUR,
+    RIGHT_BROW,
+    RIGHT_EYE_CONTOUR,
 )  # fmt: skip
 
 # COCO-18 keypoint colours (RGB) of the OpenPose annotator; limb i is drawn in colour i.
@@ -51,7 +57,7 @@ class Body:
     left_shoulder: np.ndarray
 
     @staticmethod
-    def estimate(landmarks: np.ndarray) -> "Body":
+    def estimate(landmarks: np.ndarray) -> Body:
         """From the source's face (478, 3) px: the neck below the chin and shoulders a face-width to each side."""
         xy = landmarks[:, :2].astype(np.float64)
         down = xy[152] - xy[168]  # between the eyes -> chin

@@ -17,19 +17,26 @@ the portrait and colour-matched to it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
 
 from engines.base import Face, LivePuppetError
 from engines.offline.colour import ColourMatcher
-from engines.offline.diffusion import _to_pil, generation_size
 from engines.offline.driving import DrivingFrame
+from engines.offline.images import from_unit, generation_size, to_pil
 from engines.offline.pose import Body, draw_pose, face_crop
-from engines.offline.weights import WAN_ANIMATE, WAN_EITHER, WAN_VACE, RuntimeOptions, check_weights, pipeline_class_name
+from engines.offline.weights import (
+    WAN_ANIMATE,
+    WAN_EITHER,
+    WAN_VACE,
+    RuntimeOptions,
+    check_weights,
+    pipeline_class_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +65,9 @@ def segment_length(frames: int) -> int:
 class VideoModelRenderer:
     """A :class:`~engines.offline.job.WindowRenderer` driving a Wan video model."""
 
-    def __init__(self, model: Path | None, config: VideoConfig = VideoConfig(), runtime: RuntimeOptions = RuntimeOptions()):
+    def __init__(
+        self, model: Path | None, config: VideoConfig = VideoConfig(), runtime: RuntimeOptions | None = None
+    ):
         kind = KINDS.get(pipeline_class_name(model)) if model is not None else None
         spec = {"vace": WAN_VACE, "animate": WAN_ANIMATE}.get(kind, WAN_EITHER)
         check_weights([("--model", spec, model)])
@@ -67,7 +76,8 @@ class VideoModelRenderer:
                 f"--model {model} is neither a WanAnimatePipeline nor a WanVACEPipeline folder (model_index.json "
                 f"says {pipeline_class_name(model)!r}); get {WAN_ANIMATE.repos[0]} or {WAN_VACE.repos[0]}"
             )
-        self.kind, self.model, self.config, self.runtime = kind, Path(model), config, runtime
+        self.kind, self.model, self.config = kind, Path(model), config
+        self.runtime = runtime or RuntimeOptions()
         self.window = max(1, (config.window - 1) // 4 * 4 + 1)
         self.overlap = min(config.overlap, self.window - 1)
         self.guidance = config.guidance if config.guidance is not None else (1.0 if kind == "animate" else 5.0)
@@ -94,7 +104,7 @@ class VideoModelRenderer:
         self.size = generation_size(width, height, self.config.resolution, multiple)
         self.scale = self.size[0] / width  # uniform up to rounding
         self.portrait = portrait
-        self.reference = _to_pil(cv2.resize(portrait, self.size, interpolation=cv2.INTER_AREA))
+        self.reference = to_pil(cv2.resize(portrait, self.size, interpolation=cv2.INTER_AREA))
         self.body = Body.estimate(face.landmarks)
         self.colour = ColourMatcher(portrait, self.config.colour_match)
         if self.kind == "animate":
@@ -106,7 +116,7 @@ class VideoModelRenderer:
         for frame in frames:
             if frame.driving_face is not None:
                 self._last_crop = face_crop(frame.driving_image, frame.driving_face.landmarks, self.face_side)
-            crops.append(_to_pil(self._last_crop))
+            crops.append(to_pil(self._last_crop))
         return crops
 
     def render(self, frames: Sequence[DrivingFrame]) -> list[np.ndarray]:
@@ -115,14 +125,19 @@ class VideoModelRenderer:
         # 1. Pose video (and face crops) at the generation size, padded to a 4k+1 length.
         length = segment_length(len(frames))
         face_dots = self.kind == "vace"
-        poses = [_to_pil(draw_pose(f.target, self.body, self.size, self.scale, face_dots)) for f in frames]
+        poses = [to_pil(draw_pose(f.target, self.body, self.size, self.scale, face_dots)) for f in frames]
         poses += [poses[-1]] * (length - len(poses))
-        common = dict(
-            prompt=self.config.prompt, negative_prompt=self.config.negative_prompt, height=self.size[1],
-            width=self.size[0], num_inference_steps=self.config.steps, guidance_scale=self.guidance,
-            generator=torch.Generator("cpu").manual_seed(self.config.seed), output_type="np",
-            max_sequence_length=self.config.max_sequence_length,
-        )  # fmt: skip
+        common = {
+            "prompt": self.config.prompt,
+            "negative_prompt": self.config.negative_prompt,
+            "height": self.size[1],
+            "width": self.size[0],
+            "num_inference_steps": self.config.steps,
+            "guidance_scale": self.guidance,
+            "generator": torch.Generator("cpu").manual_seed(self.config.seed),
+            "output_type": "np",
+            "max_sequence_length": self.config.max_sequence_length,
+        }
         # 2. One model call per segment.
         if self.kind == "animate":
             faces = self._face_video(frames)
@@ -130,15 +145,14 @@ class VideoModelRenderer:
             video = self.pipe(image=self.reference, pose_video=poses, face_video=faces, segment_frame_length=length,
                               mode="animate", **common).frames[0]  # fmt: skip
         else:
-            white = _to_pil(np.full((self.size[1], self.size[0]), 255, np.uint8))
+            white = to_pil(np.full((self.size[1], self.size[0]), 255, np.uint8))
             video = self.pipe(video=poses, mask=[white] * length, reference_images=[self.reference],
                               num_frames=length, **common).frames[0]  # fmt: skip
         # 3. Back to the portrait's size and colours.
         height, width = self.portrait.shape[:2]
         outputs = []
         for image in np.asarray(video)[: len(frames)]:
-            rgb = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            outputs.append(self.colour.apply(cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC)))
+            outputs.append(self.colour.apply(from_unit(image, (width, height))))
         return outputs
 
     def close(self) -> None:

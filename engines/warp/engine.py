@@ -31,7 +31,7 @@ from engines.landmarks import (
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
-from engines.warp.mouth import paint_mouth
+from engines.warp.mouth import Bite, paint_mouth
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
 CHEEKS = np.array([50, 280, 205, 425, 187, 411, 147, 376, 116, 345, 123, 352, 36, 266, 142, 371])
@@ -180,7 +180,9 @@ class WarpEngine:
         # 5. Mouth fill where a closed source mouth is driven open; paste back.
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
-            paint_mouth(warped, target, float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0)))
+            visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
+            if visibility > 0:
+                paint_mouth(warped, target, visibility, _bite(state, target, origin))
         return state.paste.paste(warped)
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:
@@ -284,6 +286,19 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
         along = np.clip(along, -0.22 * width, 0.22 * width)
         across = np.clip(across, -0.25 * opening, 0.25 * opening)
         target[iris, :2] = carried + along * corners / max(width, 1e-6) + across * down
+
+
+def _bite(state: WarpState, target: np.ndarray, origin: np.ndarray) -> Bite:
+    """The teeth follow the skull (the nose tip) and the jaw (the chin), scaled with the head."""
+    source = state.face.landmarks[:, :2] - origin
+    down = state.down
+    right = np.array([down[1], -down[0]])
+    scale = float(np.linalg.norm(target[263, :2] - target[33, :2]) / max(np.linalg.norm(source[263] - source[33]), 1e-6))
+    lip_line = 0.5 * (source[13] + source[14]) - source[1]  # nose tip -> resting lip line
+    point = target[1, :2] + scale * ((lip_line @ down) * down + (lip_line @ right) * right)
+    jaw_drop = float((target[152, :2] - target[1, :2]) @ down - scale * ((source[152] - source[1]) @ down))
+    slope = float(-down[0] / down[1]) if abs(down[1]) > 1e-3 else 0.0
+    return Bite(point=point.astype(np.float32), slope=slope, jaw_drop=jaw_drop)
 
 
 def _tidy_inner_lips(target: np.ndarray, down: np.ndarray, min_gap: float) -> None:

@@ -6,6 +6,8 @@ tongue, blended in through a feathered polygon mask. All work happens in the mou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -15,6 +17,7 @@ CAVITY = np.array([52, 18, 24], np.float32)
 THROAT = np.array([22, 6, 10], np.float32)
 TEETH = np.array([232, 226, 214], np.float32)
 TONGUE = np.array([176, 82, 92], np.float32)
+GUM = np.array([196, 104, 112], np.float32)
 
 
 def _lip_curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -23,7 +26,18 @@ def _lip_curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return np.interp(columns, points[order, 0], points[order, 1])
 
 
-def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float) -> None:
+@dataclass(frozen=True, slots=True)
+class Bite:
+    """Where the teeth are: the upper row hangs from the skull down to the occlusal line (through
+    ``point`` with ``slope`` dy/dx, in image px); the lower row rides on the jaw, ``jaw_drop`` px below it.
+    Lips apart with the jaw shut (a grimace) show both rows meeting; a dropped jaw shows the cavity."""
+
+    point: np.ndarray  # (2,)
+    slope: float
+    jaw_drop: float
+
+
+def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float, bite: Bite) -> None:
     """Paint the cavity inside the target inner-lip polygon of ``image`` (RGB uint8, modified in place).
 
     ``target`` is (478, >=2) landmarks in ``image`` pixels; ``visibility`` in [0, 1] fades the fill in as
@@ -56,24 +70,32 @@ def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float) -> Non
     # 3. Cavity: darker towards the back of the throat and the corners.
     shade = (1.0 - 0.5 * np.sin(np.pi * depth)) * (1.0 - 0.35 * across**2)
     colour = THROAT + (CAVITY - THROAT) * shade[..., None]
-    # 4. Teeth: an upper row (a tenth of the mouth width tall, shorter towards the corners, faint gaps
-    #    between teeth, shaded under the lip); a short lower row in the middle once the mouth is wide open.
+    # 4. Teeth: the upper row down to the occlusal line, the lower row from the line plus the jaw drop,
+    #    both arched up/down towards the corners, faint gaps between teeth, shaded under the lips.
     opening = float(gap.max()) / max(mouth_width, 1.0)
-    tooth_height = min(0.11 * mouth_width, 0.5 * float(gap.max()))
-    central = np.clip(1.0 - across**2 / 0.7, 0.0, 1.0)
-    below_upper = rows - upper
-    upper_teeth = (below_upper >= -1) & (below_upper < tooth_height * central)
-    lower_height = 0.5 * tooth_height * np.clip((opening - 0.35) * 4.0, 0.0, 1.0)
-    lower_teeth = ((lower - rows) < lower_height * central ** 2) & (central > 0.3)
+    arch = 0.05 * mouth_width * across**2
+    occlusal = bite.point[1] + (columns[None, :] - bite.point[0]) * bite.slope
+    tooth_length = 0.25 * mouth_width
+    overbite = 0.04 * mouth_width  # the upper row overlaps the lower one when the jaw is shut
+    upper_edge = occlusal + overbite - arch
+    # The chin also moves with the soft tissue of the lower lip; part of its drop is the jaw's.
+    lower_edge = occlusal + overbite + 0.7 * max(bite.jaw_drop, 0.0) + arch
+    central = np.clip(1.0 - across**2 / 0.8, 0.0, 1.0)
+    # The upper row reaches up to the lip; what shows above a tooth's length is gum.
+    upper_teeth = np.clip(upper_edge - rows + 0.5, 0.0, 1.0) * (central > 0)
+    gum = np.clip(upper_edge - tooth_length - rows + 0.5, 0.0, 1.0)[..., None]
+    lower_teeth = np.clip(rows - lower_edge + 0.5, 0.0, 1.0) * (rows - lower_edge < 0.45 * tooth_length) * (central > 0.2)
     tooth_width = max(0.1 * mouth_width, 2.0)
-    seams = 1.0 - 0.18 * np.exp(-((((columns - centre_x) / tooth_width + 0.5) % 1.0 - 0.5) * 6.0) ** 2)[None, :]
-    under_lip = 0.75 + 0.25 * np.clip(below_upper / max(tooth_height * 0.5, 1.0), 0.0, 1.0)
-    teeth_shade = ((0.95 - 0.4 * across**2) * seams * under_lip)[..., None]
-    colour = np.where((upper_teeth | lower_teeth)[..., None], TEETH * teeth_shade, colour)
+    seams = 1.0 - 0.12 * np.exp(-((((columns - centre_x) / tooth_width + 0.5) % 1.0 - 0.5) * 6.0) ** 2)[None, :]
+    under_lip = 0.7 + 0.3 * np.clip(np.minimum(rows - upper, lower - rows) / max(0.05 * mouth_width, 1.0), 0.0, 1.0)
+    teeth_shade = ((0.95 - 0.45 * across**2) * seams * under_lip)[..., None]
+    teeth = np.maximum(upper_teeth, lower_teeth)[..., None]
+    colour += (TEETH * teeth_shade - colour) * teeth
+    colour += (GUM * teeth_shade - colour) * gum * upper_teeth[..., None]
     # 5. Tongue: a soft ellipse resting on the lower lip, visible once the mouth is open.
     tongue = np.clip(1.0 - ((columns[None, :] - centre_x) / (0.33 * mouth_width)) ** 2
                      - ((lower - rows) / max(0.45 * float(gap.max()), 1.0)) ** 2, 0.0, 1.0)  # fmt: skip
-    tongue *= np.clip((opening - 0.12) * 4.0, 0.0, 1.0) * (~lower_teeth)
+    tongue *= np.clip((opening - 0.12) * 4.0, 0.0, 1.0) * (1.0 - teeth[..., 0])
     colour += (TONGUE * (0.55 + 0.45 * depth[..., None]) - colour) * np.sqrt(tongue)[..., None]
     # 6. Blend into the image.
     patch = image[y0:y1, x0:x1].astype(np.float32)
