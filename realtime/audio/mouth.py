@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -28,10 +28,10 @@ from realtime.audio.source import AudioSource, load_audio
 class AudioMouthConfig:
     mode: Literal["replace", "mix"] = "replace"
     strength: float = 1.0
-    # Offline: read the track this many seconds ahead, compensating the causal model's delay
-    # (measured by bench.lipsync: the best audio->face lag).
-    lookahead: float = 0.03
-    model: MouthConfig = MouthConfig()
+    # Offline: read the track this many seconds ahead, compensating the causal model's delay (its step
+    # response, ~20 ms, measured by bench.lipsync), so the rendered mouth moves with the sound track.
+    lookahead: float = 0.02
+    model: MouthConfig = field(default_factory=MouthConfig)
 
 
 def mouth_params(state: MouthState, strength: float = 1.0) -> ExpressionParams:
