@@ -18,7 +18,7 @@ def lab_statistics(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ColourMatcher:
-    """``apply(rgb) -> rgb``: the frame with the reference's Lab mean/std; ``strength`` 0 (off) .. 1 (full)."""
+    """``apply(rgb) -> rgb``: the frame with the reference's Lab mean/std; ``strength`` 0 (off)..1."""
 
     def __init__(self, reference: np.ndarray, strength: float = 1.0):
         self.mean, self.std = lab_statistics(reference)

@@ -82,14 +82,18 @@ def draw_face_mesh(
     for group in edge_groups():
         # The annotator draws in BGR; drawing the RGB colour into an RGB canvas is the same picture.
         for start, end in group.edges[inside[group.edges].all(axis=1)]:
-            cv2.line(canvas, tuple(map(int, pixels[start])), tuple(map(int, pixels[end])), group.colour, thickness)
+            cv2.line(
+                canvas, tuple(map(int, pixels[start])), tuple(map(int, pixels[end])), group.colour, thickness
+            )
     for index, colour in PUPIL_COLOURS.items():
         x, y = xy[index]
         if not (0 <= x < width and 0 <= y < height):
             continue
         column, row = int(x), int(y)
-        canvas[max(row - pupil_half_width, 0) : row + pupil_half_width,
-               max(column - pupil_half_width, 0) : column + pupil_half_width] = colour  # fmt: skip
+        canvas[
+            max(row - pupil_half_width, 0) : row + pupil_half_width,
+            max(column - pupil_half_width, 0) : column + pupil_half_width,
+        ] = colour
     return canvas
 
 

@@ -40,7 +40,7 @@ from engines.offline.weights import (
     check_weights,
     controlnet_folder,
     ip_adapter_spec,
-)  # fmt: skip
+)
 from realtime.offline import FrameRenderer
 
 log = logging.getLogger(__name__)
@@ -103,14 +103,18 @@ class BaseFrames:
             engine = create_engine(self.name, self.options)
             self._renderer = FrameRenderer(engine, engine.prepare(portrait, face))
         except (LivePuppetError, ImportError) as exc:
-            log.warning("the %s engine is not available (%s); img2img starts from the source image", self.name, exc)
+            log.warning(
+                "the %s engine is not available (%s); img2img starts from the source image", self.name, exc
+            )
 
     def frame(self, driving: DrivingFrame) -> np.ndarray:
         if self._renderer is None:
             return self._source
         frame = self._renderer.render(driving.motion, driving.timestamp)
         if frame.shape != self._source.shape:
-            frame = cv2.resize(frame, (self._source.shape[1], self._source.shape[0]), interpolation=cv2.INTER_AREA)
+            frame = cv2.resize(
+                frame, (self._source.shape[1], self._source.shape[0]), interpolation=cv2.INTER_AREA
+            )
         return frame.copy()
 
     def close(self) -> None:
@@ -119,7 +123,7 @@ class BaseFrames:
 
 
 def face_region_mask(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(H, W) float32 mask: 1 inside the target face's hull grown by a fifth (forehead included), feathered."""
+    """(H, W) float32 mask: 1 inside the target face's hull grown by a fifth, feathered."""
     xy = target[:, :2].astype(np.float32)
     hull = cv2.convexHull(xy).reshape(-1, 2)
     centre = xy.mean(axis=0)
@@ -139,7 +143,9 @@ class DiffusionRenderer:
         base: BaseFrames | None = None,
     ):
         if config.scheduler not in SCHEDULERS:
-            raise LivePuppetError(f"unknown scheduler {config.scheduler!r}; choose from {', '.join(SCHEDULERS)}")
+            raise LivePuppetError(
+                f"unknown scheduler {config.scheduler!r}; choose from {', '.join(SCHEDULERS)}"
+            )
         needed = [("--model", SD15, weights.model), ("--controlnet", CONTROLNET, weights.controlnet)]
         if weights.ip_adapter is not None:
             needed.append(("--ip-adapter", ip_adapter_spec(weights.ip_adapter_weight), weights.ip_adapter))
@@ -160,16 +166,23 @@ class DiffusionRenderer:
         import diffusers
 
         dtype = self.runtime.dtype()
-        controlnet = diffusers.ControlNetModel.from_pretrained(controlnet_folder(self.weights.controlnet), dtype=dtype)
+        controlnet = diffusers.ControlNetModel.from_pretrained(
+            controlnet_folder(self.weights.controlnet), dtype=dtype
+        )
         pipe = diffusers.StableDiffusionControlNetImg2ImgPipeline.from_pretrained(
-            self.weights.model, controlnet=controlnet, safety_checker=None, requires_safety_checker=False,
+            self.weights.model,
+            controlnet=controlnet,
+            safety_checker=None,
+            requires_safety_checker=False,
             dtype=dtype,
-        )  # fmt: skip
+        )
         if self.weights.ip_adapter is not None:
             pipe.load_ip_adapter(
-                str(self.weights.ip_adapter), subfolder="models", weight_name=self.weights.ip_adapter_weight,
+                str(self.weights.ip_adapter),
+                subfolder="models",
+                weight_name=self.weights.ip_adapter_weight,
                 image_encoder_folder="image_encoder",
-            )  # fmt: skip
+            )
             pipe.set_ip_adapter_scale(self.config.ip_adapter_scale)
         if self.weights.lcm_lora is not None:
             try:
@@ -178,7 +191,9 @@ class DiffusionRenderer:
                 raise LivePuppetError("--lcm-lora needs the peft package: pip install peft") from exc
             pipe.load_lora_weights(str(self.weights.lcm_lora))
             pipe.fuse_lora()
-        pipe.scheduler = getattr(diffusers, SCHEDULERS[self.config.scheduler]).from_config(pipe.scheduler.config)
+        pipe.scheduler = getattr(diffusers, SCHEDULERS[self.config.scheduler]).from_config(
+            pipe.scheduler.config
+        )
         if self.animated:
             adapter = diffusers.MotionAdapter.from_pretrained(self.weights.motion_adapter, dtype=dtype)
             pipe = diffusers.AnimateDiffVideoToVideoControlNetPipeline.from_pipe(pipe, motion_adapter=adapter)
@@ -187,8 +202,13 @@ class DiffusionRenderer:
 
     def settings(self) -> dict:
         weights = {k: str(v) for k, v in asdict(self.weights).items()}
-        return {"mode": "diffusion", "weights": weights, "config": asdict(self.config), "base": self.base.name,
-                "precision": str(self.runtime.dtype())}  # fmt: skip
+        return {
+            "mode": "diffusion",
+            "weights": weights,
+            "config": asdict(self.config),
+            "base": self.base.name,
+            "precision": str(self.runtime.dtype()),
+        }
 
     def prepare(self, portrait: np.ndarray, face: Face) -> None:
         height, width = portrait.shape[:2]
@@ -227,8 +247,10 @@ class DiffusionRenderer:
         if self.animated:
             images = self.pipe(video=inits, conditioning_frames=controls, **common).frames[0]
         else:
-            images = [self.pipe(image=init, control_image=control, **common).images[0]
-                      for init, control in zip(inits, controls)]  # fmt: skip
+            images = [
+                self.pipe(image=init, control_image=control, **common).images[0]
+                for init, control in zip(inits, controls)
+            ]
         # 3. Back to the portrait's size and colours, into the engine frame.
         height, width = self.portrait.shape[:2]
         outputs = []

@@ -70,7 +70,9 @@ class DrivingSequence:
                 break
             motion = self._driver.update(frame)
             driving_face = motion.driving_face if motion is not None and motion.face_found else None
-            motion = apply_modifiers(self._modifiers, motion if motion is not None else self._identity, frame.timestamp)
+            motion = apply_modifiers(
+                self._modifiers, motion if motion is not None else self._identity, frame.timestamp
+            )
             yield DrivingFrame(
                 index=frame.index,
                 timestamp=frame.timestamp,

@@ -74,7 +74,10 @@ class JobSummary:
         per_frame = self.seconds / self.computed if self.computed else 0.0
         return [
             f"wrote {self.output}",
-            f"{self.frames} frames, {self.computed} generated now in {self.seconds:.1f} s ({per_frame:.2f} s/frame)",
+            (
+                f"{self.frames} frames, {self.computed} generated now in {self.seconds:.1f} s "
+                f"({per_frame:.2f} s/frame)"
+            ),
         ]
 
 
@@ -95,16 +98,21 @@ def run_job(
         if job.output.resolve() == Path(path).resolve():
             raise LivePuppetError(f"the output {job.output} would overwrite an input; choose another name")
     if renderer.overlap >= renderer.window and renderer.window > 1:
-        raise LivePuppetError(f"the overlap ({renderer.overlap}) must be smaller than the window ({renderer.window})")
+        raise LivePuppetError(
+            f"the overlap ({renderer.overlap}) must be smaller than the window ({renderer.window})"
+        )
     # 1. The portrait, the renderer, the work folder.
     portrait, face = load_portrait(job.source, job.size)
     renderer.prepare(portrait, face)
     settings = {
         "source": [str(job.source.resolve()), job.source.stat().st_mtime],
         "driving": [str(job.driving.resolve()), job.driving.stat().st_mtime],
-        "size": list(portrait.shape[:2]), "smoothing": job.smoothing, "max_frames": job.max_frames,
-        "modifiers": [repr(m) for m in modifiers], "renderer": renderer.settings(),
-    }  # fmt: skip
+        "size": list(portrait.shape[:2]),
+        "smoothing": job.smoothing,
+        "max_frames": job.max_frames,
+        "modifiers": [repr(m) for m in modifiers],
+        "renderer": renderer.settings(),
+    }
     store = FrameStore(job.work, settings)
     # 2. Windows of driving frames -> frames in the store.
     sequence = DrivingSequence(job.driving, face, job.smoothing, modifiers, job.max_frames)
@@ -152,7 +160,9 @@ def _render_window(window, renderer, store, on_frame, progress) -> int:
     for position, (frame, image) in enumerate(zip(window, outputs)):
         if store.has(frame.index):
             if position < shared:  # the previous window's frame: fade from it to this window's
-                store.save(frame.index, crossfade(store.load(frame.index), image, (position + 1) / (shared + 1)))
+                store.save(
+                    frame.index, crossfade(store.load(frame.index), image, (position + 1) / (shared + 1))
+                )
             continue
         store.save(frame.index, image)
         new += 1

@@ -24,27 +24,66 @@ from engines.landmarks import (
     OUTER_LIP_CONTOUR,
     RIGHT_BROW,
     RIGHT_EYE_CONTOUR,
-)  # fmt: skip
+)
 
 # COCO-18 keypoint colours (RGB) of the OpenPose annotator; limb i is drawn in colour i.
 OPENPOSE_COLOURS = (
-    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
-    (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
-    (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
-)  # fmt: skip
-NOSE, NECK, RIGHT_SHOULDER, LEFT_SHOULDER, RIGHT_EYE, LEFT_EYE, RIGHT_EAR, LEFT_EAR = 0, 1, 2, 5, 14, 15, 16, 17
+    (255, 0, 0),
+    (255, 85, 0),
+    (255, 170, 0),
+    (255, 255, 0),
+    (170, 255, 0),
+    (85, 255, 0),
+    (0, 255, 0),
+    (0, 255, 85),
+    (0, 255, 170),
+    (0, 255, 255),
+    (0, 170, 255),
+    (0, 85, 255),
+    (0, 0, 255),
+    (85, 0, 255),
+    (170, 0, 255),
+    (255, 0, 255),
+    (255, 0, 170),
+    (255, 0, 85),
+)
+NOSE, NECK, RIGHT_SHOULDER, LEFT_SHOULDER, RIGHT_EYE, LEFT_EYE, RIGHT_EAR, LEFT_EAR = (
+    0,
+    1,
+    2,
+    5,
+    14,
+    15,
+    16,
+    17,
+)
 # (limb index in OpenPose's order, from keypoint, to keypoint) for the limbs a portrait has.
 HEAD_LIMBS = (
-    (0, NECK, RIGHT_SHOULDER), (1, NECK, LEFT_SHOULDER), (12, NECK, NOSE), (13, NOSE, RIGHT_EYE),
-    (14, RIGHT_EYE, RIGHT_EAR), (15, NOSE, LEFT_EYE), (16, LEFT_EYE, LEFT_EAR),
-)  # fmt: skip
-# MediaPipe indices standing in for the COCO head keypoints: nose tip, iris centres, face-edge points at the ears.
+    (0, NECK, RIGHT_SHOULDER),
+    (1, NECK, LEFT_SHOULDER),
+    (12, NECK, NOSE),
+    (13, NOSE, RIGHT_EYE),
+    (14, RIGHT_EYE, RIGHT_EAR),
+    (15, NOSE, LEFT_EYE),
+    (16, LEFT_EYE, LEFT_EAR),
+)
+# MediaPipe indices standing in for the COCO head keypoints: nose tip, iris centres, face edge at the ears.
 MEDIAPIPE_HEAD = {NOSE: 1, RIGHT_EYE: 468, LEFT_EYE: 473, RIGHT_EAR: 234, LEFT_EAR: 454}
 NOSE_LINE = np.array([168, 6, 197, 195, 5, 4, 1, 98, 327])
-FACE_DOTS = np.unique(np.concatenate([
-    FACE_OVAL, RIGHT_BROW, LEFT_BROW, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, OUTER_LIP_CONTOUR, INNER_LIP_CONTOUR,
-    NOSE_LINE,
-]))  # fmt: skip
+FACE_DOTS = np.unique(
+    np.concatenate(
+        [
+            FACE_OVAL,
+            RIGHT_BROW,
+            LEFT_BROW,
+            RIGHT_EYE_CONTOUR,
+            LEFT_EYE_CONTOUR,
+            OUTER_LIP_CONTOUR,
+            INNER_LIP_CONTOUR,
+            NOSE_LINE,
+        ]
+    )
+)
 REFERENCE_SIDE = 512  # the annotators' stick width (4 px) and dot radius (4 px) are at this scale
 
 
@@ -58,7 +97,7 @@ class Body:
 
     @staticmethod
     def estimate(landmarks: np.ndarray) -> Body:
-        """From the source's face (478, 3) px: the neck below the chin and shoulders a face-width to each side."""
+        """From the source's face (478, 3) px: neck below the chin, shoulders a face-width aside."""
         xy = landmarks[:, :2].astype(np.float64)
         down = xy[152] - xy[168]  # between the eyes -> chin
         face_height = np.linalg.norm(xy[152] - xy[10])
@@ -66,7 +105,9 @@ class Body:
         across = xy[454] - xy[234]  # subject's right ear -> left ear (image left -> right when facing us)
         neck = xy[152] + 0.45 * face_height * down
         shoulder_line = neck + 0.2 * face_height * down
-        return Body(neck=neck, right_shoulder=shoulder_line - 1.1 * across, left_shoulder=shoulder_line + 1.1 * across)
+        return Body(
+            neck=neck, right_shoulder=shoulder_line - 1.1 * across, left_shoulder=shoulder_line + 1.1 * across
+        )
 
 
 def draw_pose(

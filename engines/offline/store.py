@@ -63,5 +63,7 @@ class FrameStore:
     def load(self, index: int) -> np.ndarray:
         image = cv2.imread(str(self.path(index)), cv2.IMREAD_COLOR)
         if image is None:
-            raise LivePuppetError(f"cannot read the rendered frame {self.path(index)}; delete it to recompute it")
+            raise LivePuppetError(
+                f"cannot read the rendered frame {self.path(index)}; delete it to recompute it"
+            )
         return np.ascontiguousarray(image[:, :, ::-1])

@@ -42,30 +42,60 @@ def build_sd15(folder: Path) -> None:
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        block_out_channels=SD_CHANNELS, layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=TEXT_WIDTH, norm_num_groups=NORM_GROUPS, attention_head_dim=2,
-    )  # fmt: skip
+        block_out_channels=SD_CHANNELS,
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=TEXT_WIDTH,
+        norm_num_groups=NORM_GROUPS,
+        attention_head_dim=2,
+    )
     vae = AutoencoderKL(
-        block_out_channels=[8, 8, 16], in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=NORM_GROUPS,
-        down_block_types=["DownEncoderBlock2D"] * 3, up_block_types=["UpDecoderBlock2D"] * 3, sample_size=64,
-    )  # fmt: skip
+        block_out_channels=[8, 8, 16],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=NORM_GROUPS,
+        down_block_types=["DownEncoderBlock2D"] * 3,
+        up_block_types=["UpDecoderBlock2D"] * 3,
+        sample_size=64,
+    )
     tokenizer = _clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
-            hidden_size=TEXT_WIDTH, intermediate_size=32, num_attention_heads=2, num_hidden_layers=2,
-            vocab_size=len(tokenizer), max_position_embeddings=77, projection_dim=TEXT_WIDTH,
-            bos_token_id=0, eos_token_id=1, pad_token_id=1,
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=32,
+            num_attention_heads=2,
+            num_hidden_layers=2,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=77,
+            projection_dim=TEXT_WIDTH,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
         )
-    )  # fmt: skip
+    )
     scheduler = DDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
         steps_offset=1,
     )
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )  # fmt: skip
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(folder)
 
 
@@ -74,15 +104,21 @@ def build_controlnet(folder: Path) -> None:
 
     torch.manual_seed(1)
     ControlNetModel(
-        block_out_channels=SD_CHANNELS, layers_per_block=1, in_channels=4, cross_attention_dim=TEXT_WIDTH,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), conditioning_embedding_out_channels=(8, 8, 16),
-        norm_num_groups=NORM_GROUPS, attention_head_dim=2,
-    ).save_pretrained(folder)  # fmt: skip
+        block_out_channels=SD_CHANNELS,
+        layers_per_block=1,
+        in_channels=4,
+        cross_attention_dim=TEXT_WIDTH,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        conditioning_embedding_out_channels=(8, 8, 16),
+        norm_num_groups=NORM_GROUPS,
+        attention_head_dim=2,
+    ).save_pretrained(folder)
 
 
 def build_ip_adapter(folder: Path, unet_folder: Path) -> None:
-    """An IP-Adapter (plain variant) for the tiny UNet in ``unet_folder``: ``models/ip-adapter_sd15.safetensors``
-    with the public key layout (``image_proj.proj/norm``, ``ip_adapter.<n>.to_k_ip/to_v_ip`` numbered 1, 3, 5...
+    """An IP-Adapter (plain variant) for the tiny UNet in ``unet_folder``:
+    ``models/ip-adapter_sd15.safetensors`` with the public key layout (``image_proj.proj/norm``,
+    ``ip_adapter.<n>.to_k_ip/to_v_ip`` numbered 1, 3, 5...
     over the UNet's cross-attention layers) and a CLIP vision encoder in ``models/image_encoder``."""
     from diffusers import UNet2DConditionModel
     from safetensors.torch import save_file
@@ -92,10 +128,15 @@ def build_ip_adapter(folder: Path, unet_folder: Path) -> None:
     embed_dim = 8
     encoder = CLIPVisionModelWithProjection(
         CLIPVisionConfig(
-            hidden_size=16, projection_dim=embed_dim, num_hidden_layers=1, num_attention_heads=2, image_size=32,
-            patch_size=8, intermediate_size=32,
+            hidden_size=16,
+            projection_dim=embed_dim,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
+            intermediate_size=32,
         )
-    )  # fmt: skip
+    )
     models = folder / "models"
     encoder.save_pretrained(models / "image_encoder")
     unet = UNet2DConditionModel.from_pretrained(unet_folder)
@@ -119,9 +160,12 @@ def build_motion_adapter(folder: Path) -> None:
 
     torch.manual_seed(3)
     MotionAdapter(
-        block_out_channels=SD_CHANNELS, motion_layers_per_block=1, motion_norm_num_groups=NORM_GROUPS,
-        motion_num_attention_heads=2, motion_max_seq_length=32,
-    ).save_pretrained(folder)  # fmt: skip
+        block_out_channels=SD_CHANNELS,
+        motion_layers_per_block=1,
+        motion_norm_num_groups=NORM_GROUPS,
+        motion_num_attention_heads=2,
+        motion_max_seq_length=32,
+    ).save_pretrained(folder)
 
 
 def _wan_text_parts():
@@ -132,10 +176,17 @@ def _wan_text_parts():
     tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
     text_encoder = UMT5EncoderModel(
         UMT5Config(
-            vocab_size=len(pieces), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
-            relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1,
+            vocab_size=len(pieces),
+            d_model=32,
+            d_kv=8,
+            d_ff=32,
+            num_layers=1,
+            num_heads=2,
+            relative_attention_num_buckets=8,
+            pad_token_id=0,
+            eos_token_id=1,
         )
-    )  # fmt: skip
+    )
     return tokenizer, text_encoder
 
 
@@ -158,24 +209,49 @@ def build_wan_animate(folder: Path) -> None:
     torch.manual_seed(4)
     tokenizer, text_encoder = _wan_text_parts()
     transformer = WanAnimateTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, latent_channels=16,
-        out_channels=16, text_dim=32, freq_dim=32, ffn_dim=32, num_layers=2, image_dim=8, rope_max_seq_len=32,
-        motion_encoder_channel_sizes={"4": 8, "8": 8, "16": 8}, motion_encoder_size=WAN_FACE_SIZE,
-        motion_style_dim=8, motion_dim=4, motion_encoder_dim=8, face_encoder_hidden_dim=8,
-        face_encoder_num_heads=2, inject_face_latents_blocks=1,
-    )  # fmt: skip
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=36,
+        latent_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=32,
+        ffn_dim=32,
+        num_layers=2,
+        image_dim=8,
+        rope_max_seq_len=32,
+        motion_encoder_channel_sizes={"4": 8, "8": 8, "16": 8},
+        motion_encoder_size=WAN_FACE_SIZE,
+        motion_style_dim=8,
+        motion_dim=4,
+        motion_encoder_dim=8,
+        face_encoder_hidden_dim=8,
+        face_encoder_num_heads=2,
+        inject_face_latents_blocks=1,
+    )
     image_encoder = CLIPVisionModel(
         CLIPVisionConfig(
-            hidden_size=8, projection_dim=8, num_hidden_layers=2, num_attention_heads=2, image_size=8,
-            intermediate_size=16, patch_size=4,
+            hidden_size=8,
+            projection_dim=8,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=8,
+            intermediate_size=16,
+            patch_size=4,
         )
-    )  # fmt: skip
+    )
     pipe = WanAnimatePipeline(
-        tokenizer=tokenizer, text_encoder=text_encoder, vae=_wan_vae(),
-        scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0),
-        image_processor=CLIPImageProcessor(size=8, crop_size=8), image_encoder=image_encoder,
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=_wan_vae(),
+        scheduler=UniPCMultistepScheduler(
+            prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
+        ),
+        image_processor=CLIPImageProcessor(size=8, crop_size=8),
+        image_encoder=image_encoder,
         transformer=transformer,
-    )  # fmt: skip
+    )
     pipe.save_pretrained(folder)
 
 
@@ -186,14 +262,26 @@ def build_wan_vace(folder: Path) -> None:
     torch.manual_seed(5)
     tokenizer, text_encoder = _wan_text_parts()
     transformer = WanVACETransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
-        text_dim=32, freq_dim=32, ffn_dim=32, num_layers=2, rope_max_seq_len=32, vace_layers=[0, 1],
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=32,
+        ffn_dim=32,
+        num_layers=2,
+        rope_max_seq_len=32,
+        vace_layers=[0, 1],
         vace_in_channels=96,
-    )  # fmt: skip
+    )
     pipe = WanVACEPipeline(
-        tokenizer=tokenizer, text_encoder=text_encoder, vae=_wan_vae(),
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0), transformer=transformer,
-    )  # fmt: skip
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=_wan_vae(),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        transformer=transformer,
+    )
     pipe.save_pretrained(folder)
 
 

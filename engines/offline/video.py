@@ -73,14 +73,17 @@ class VideoModelRenderer:
         check_weights([("--model", spec, model)])
         if kind is None:
             raise LivePuppetError(
-                f"--model {model} is neither a WanAnimatePipeline nor a WanVACEPipeline folder (model_index.json "
+                f"--model {model} is neither a WanAnimatePipeline nor a WanVACEPipeline folder "
+                f"(model_index.json "
                 f"says {pipeline_class_name(model)!r}); get {WAN_ANIMATE.repos[0]} or {WAN_VACE.repos[0]}"
             )
         self.kind, self.model, self.config = kind, Path(model), config
         self.runtime = runtime or RuntimeOptions()
         self.window = max(1, (config.window - 1) // 4 * 4 + 1)
         self.overlap = min(config.overlap, self.window - 1)
-        self.guidance = config.guidance if config.guidance is not None else (1.0 if kind == "animate" else 5.0)
+        self.guidance = (
+            config.guidance if config.guidance is not None else (1.0 if kind == "animate" else 5.0)
+        )
         self.pipe = self._load()
 
     def _load(self):
@@ -95,8 +98,15 @@ class VideoModelRenderer:
         return pipe
 
     def settings(self) -> dict:
-        return {"mode": "video", "kind": self.kind, "model": str(self.model), "config": asdict(self.config),
-                "window": self.window, "overlap": self.overlap, "precision": str(self.runtime.dtype())}  # fmt: skip
+        return {
+            "mode": "video",
+            "kind": self.kind,
+            "model": str(self.model),
+            "config": asdict(self.config),
+            "window": self.window,
+            "overlap": self.overlap,
+            "precision": str(self.runtime.dtype()),
+        }
 
     def prepare(self, portrait: np.ndarray, face: Face) -> None:
         height, width = portrait.shape[:2]
@@ -142,12 +152,23 @@ class VideoModelRenderer:
         if self.kind == "animate":
             faces = self._face_video(frames)
             faces += [faces[-1]] * (length - len(faces))
-            video = self.pipe(image=self.reference, pose_video=poses, face_video=faces, segment_frame_length=length,
-                              mode="animate", **common).frames[0]  # fmt: skip
+            video = self.pipe(
+                image=self.reference,
+                pose_video=poses,
+                face_video=faces,
+                segment_frame_length=length,
+                mode="animate",
+                **common,
+            ).frames[0]
         else:
             white = to_pil(np.full((self.size[1], self.size[0]), 255, np.uint8))
-            video = self.pipe(video=poses, mask=[white] * length, reference_images=[self.reference],
-                              num_frames=length, **common).frames[0]  # fmt: skip
+            video = self.pipe(
+                video=poses,
+                mask=[white] * length,
+                reference_images=[self.reference],
+                num_frames=length,
+                **common,
+            ).frames[0]
         # 3. Back to the portrait's size and colours.
         height, width = self.portrait.shape[:2]
         outputs = []

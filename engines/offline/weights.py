@@ -25,7 +25,7 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "spiece.model")
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One thing a weights folder must hold: ``label`` for the message, any of ``patterns`` (globs) present."""
+    """One thing a weights folder must hold: ``label`` for messages, any ``patterns`` glob present."""
 
     label: str
     patterns: tuple[str, ...]
@@ -43,7 +43,12 @@ def _model(sub: str, weights: tuple[str, ...], config: str = "config.json") -> t
 
 
 def _tokenizer(sub: str) -> tuple[Part, ...]:
-    return (Part(f"{sub}/ (tokenizer.json, vocab.json or spiece.model)", tuple(f"{sub}/{f}" for f in TOKENIZER_FILES)),)
+    return (
+        Part(
+            f"{sub}/ (tokenizer.json, vocab.json or spiece.model)",
+            tuple(f"{sub}/{f}" for f in TOKENIZER_FILES),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,44 +66,60 @@ class WeightSpec:
 SD15 = WeightSpec(
     "Stable Diffusion 1.5 pipeline (diffusers format; any SD-1.5 fine-tune in that layout works)",
     ("stable-diffusion-v1-5/stable-diffusion-v1-5",),
-    (Part("model_index.json", ("model_index.json",)), *_model("unet", DIFFUSERS_WEIGHTS),
-     *_model("vae", DIFFUSERS_WEIGHTS), *_model("text_encoder", TRANSFORMERS_WEIGHTS), *_tokenizer("tokenizer"),
-     Part("scheduler/scheduler_config.json", ("scheduler/scheduler_config.json",))),
-)  # fmt: skip
+    (
+        Part("model_index.json", ("model_index.json",)),
+        *_model("unet", DIFFUSERS_WEIGHTS),
+        *_model("vae", DIFFUSERS_WEIGHTS),
+        *_model("text_encoder", TRANSFORMERS_WEIGHTS),
+        *_tokenizer("tokenizer"),
+        Part("scheduler/scheduler_config.json", ("scheduler/scheduler_config.json",)),
+    ),
+)
 CONTROLNET = WeightSpec(
-    "MediaPipe-face ControlNet for SD 1.5 (the repository's diffusion_sd15/ folder, or the repository itself)",
+    "MediaPipe-face ControlNet for SD 1.5 (the repository's diffusion_sd15/ folder, or the repository)",
     ("CrucibleAI/ControlNetMediaPipeFace",),
     _model("", DIFFUSERS_WEIGHTS),
 )
 MOTION_ADAPTER = WeightSpec(
-    "AnimateDiff motion adapter for SD 1.5", ("guoyww/animatediff-motion-adapter-v1-5-3",), _model("", DIFFUSERS_WEIGHTS)
+    "AnimateDiff motion adapter for SD 1.5",
+    ("guoyww/animatediff-motion-adapter-v1-5-3",),
+    _model("", DIFFUSERS_WEIGHTS),
 )
 LCM_LORA = WeightSpec(
-    "LCM-LoRA for SD 1.5", ("latent-consistency/lcm-lora-sdv1-5",),
+    "LCM-LoRA for SD 1.5",
+    ("latent-consistency/lcm-lora-sdv1-5",),
     (Part("pytorch_lora_weights.safetensors", ("*.safetensors",)),),
-)  # fmt: skip
+)
 
 
 def ip_adapter_spec(weight_name: str) -> WeightSpec:
     return WeightSpec(
         f"IP-Adapter for SD 1.5 ({weight_name} and its CLIP image encoder)",
         ("h94/IP-Adapter",),
-        (Part(f"models/{weight_name}", (f"models/{weight_name}",)),
-         *_model("models/image_encoder", TRANSFORMERS_WEIGHTS)),
-    )  # fmt: skip
+        (
+            Part(f"models/{weight_name}", (f"models/{weight_name}",)),
+            *_model("models/image_encoder", TRANSFORMERS_WEIGHTS),
+        ),
+    )
 
 
 _WAN_COMMON = (
-    Part("model_index.json", ("model_index.json",)), *_model("transformer", DIFFUSERS_WEIGHTS),
-    *_model("vae", DIFFUSERS_WEIGHTS), *_model("text_encoder", TRANSFORMERS_WEIGHTS), *_tokenizer("tokenizer"),
+    Part("model_index.json", ("model_index.json",)),
+    *_model("transformer", DIFFUSERS_WEIGHTS),
+    *_model("vae", DIFFUSERS_WEIGHTS),
+    *_model("text_encoder", TRANSFORMERS_WEIGHTS),
+    *_tokenizer("tokenizer"),
     Part("scheduler/scheduler_config.json", ("scheduler/scheduler_config.json",)),
-)  # fmt: skip
+)
 WAN_ANIMATE = WeightSpec(
     "Wan2.2-Animate 14B (diffusers format)",
     ("Wan-AI/Wan2.2-Animate-14B-Diffusers",),
-    (*_WAN_COMMON, *_model("image_encoder", TRANSFORMERS_WEIGHTS),
-     Part("image_processor/preprocessor_config.json", ("image_processor/preprocessor_config.json",))),
-)  # fmt: skip
+    (
+        *_WAN_COMMON,
+        *_model("image_encoder", TRANSFORMERS_WEIGHTS),
+        Part("image_processor/preprocessor_config.json", ("image_processor/preprocessor_config.json",)),
+    ),
+)
 WAN_VACE = WeightSpec(
     "Wan2.1-VACE (diffusers format; 1.3B for consumer GPUs, 14B for quality)",
     ("Wan-AI/Wan2.1-VACE-1.3B-diffusers", "Wan-AI/Wan2.1-VACE-14B-diffusers"),
@@ -131,7 +152,7 @@ def check_weights(needed: list[tuple[str, WeightSpec, Path | None]]) -> None:
 
 
 def controlnet_folder(folder: Path) -> Path:
-    """The CrucibleAI repository keeps the SD-1.5 diffusers ControlNet in ``diffusion_sd15/``; accept either."""
+    """CrucibleAI's repository keeps the SD-1.5 diffusers ControlNet in ``diffusion_sd15/``: accept both."""
     nested = Path(folder) / "diffusion_sd15"
     return nested if (nested / "config.json").is_file() else Path(folder)
 
