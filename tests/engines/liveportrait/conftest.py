@@ -1,0 +1,47 @@
+"""Shared fixtures: synthetic weights generated from the reference manifests, written in the official
+layout once per session, and loaded through the same loader users take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="session")
+def lp_weights(reference_dir: Path, tmp_path_factory) -> Path:
+    from engines.liveportrait.synthetic import write_synthetic_checkpoints
+
+    directory = tmp_path_factory.mktemp("liveportrait_weights")
+    write_synthetic_checkpoints(directory, manifest_dir=reference_dir, verify=True)  # checks every SHA-256
+    return directory
+
+
+@pytest.fixture(scope="session")
+def lp_networks(lp_weights: Path):
+    from engines.liveportrait.checkpoints import load_networks
+
+    return load_networks(lp_weights, "cpu")
+
+
+def load_vectors(reference_dir: Path, name: str) -> dict[str, np.ndarray]:
+    with np.load(reference_dir / f"vectors_{name}.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def strided(full: np.ndarray, key: str) -> np.ndarray:
+    """Apply a ``__stride_a x b ...`` suffix of a stored intermediate to the full tensor."""
+    if "__stride_" not in key:
+        return full
+    steps = [int(s) for s in key.split("__stride_")[1].split("x")]
+    return full[tuple(slice(None, None, s) for s in steps)]
+
+
+def assert_close(actual, expected: np.ndarray, atol: float, name: str) -> None:
+    actual = actual.detach().cpu().numpy() if hasattr(actual, "detach") else np.asarray(actual)
+    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
+    worst = float(np.abs(actual.astype(np.float64) - expected).max())
+    assert worst <= atol, f"{name}: max |diff| {worst:.3g} > {atol:.3g}"
