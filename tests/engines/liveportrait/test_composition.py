@@ -32,7 +32,7 @@ def pipeline(lp_networks):
 @pytest.fixture(scope="module")
 def chain(pipeline, vectors):
     """Source, both driving frames and the reference: F once, M three times."""
-    tensor = lambda key: torch.from_numpy(vectors[key])  # noqa: E731
+    tensor = lambda key: torch.from_numpy(vectors[key])
     source = pipeline.source(tensor("in_source_image"))
     d0 = pipeline.motion_info(tensor("in_driving_frame0"))
     d1 = pipeline.motion_info(tensor("in_driving_frame1"))
