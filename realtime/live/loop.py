@@ -1,9 +1,10 @@
 """The live loop: named threads joined by newest-wins slots.
 
-    capture --slot--> render --slot per sink--> sink:<name> (one thread each; the preview on the caller's)
+    capture --slot--> track --slot--> render --slot per sink--> sink:<name> (the preview on the caller's)
 
 ``capture`` reads the camera (or a paced video file) and reconnects with back-off when it fails;
-``render`` tracks, drives, calibrates, applies the modifiers and renders; each ``sink:<name>`` thread
+``track`` runs the face tracker, the motion driver and the neutral calibration; ``render`` applies the
+modifiers and renders (tracking frame N+1 overlaps rendering frame N); each ``sink:<name>`` thread
 feeds one sink and re-sends the last frame when nothing new arrives, so every sink keeps its frame rate.
 No queue can grow: each boundary holds at most one frame and stale ones are dropped (and counted).
 Shutdown sets one event, wakes every waiter and joins each thread with a timeout.
@@ -21,9 +22,10 @@ from engines.base import Engine, LivePuppetError, SourceState
 from realtime.live.calibration import CalibrationConfig, StableCalibrator
 from realtime.live.capture import CaptureThread, RetryPolicy
 from realtime.live.controls import LiveControls
-from realtime.live.render import Driver, RenderWorker, StallConfig
+from realtime.live.render import RenderWorker, StallConfig
 from realtime.live.sinkworker import Broadcast, SinkWorker
 from realtime.live.slots import LatestSlot
+from realtime.live.track import DrivenFrame, Driver, TrackWorker
 from realtime.modifiers import MotionModifier
 from realtime.stages import FrameSource, Sink, TimedFrame
 
@@ -64,9 +66,11 @@ class LiveLoop:
         self._sinks = dict(sinks)
         self.capture_slot: LatestSlot[TimedFrame] = LatestSlot("capture")
         self.capture = CaptureThread(open_source, self.capture_slot, config.retry)
+        self.driven_slot: LatestSlot[DrivenFrame] = LatestSlot("driven")
         self.workers: list[SinkWorker] = []
         self.unavailable: dict[str, str] = {}  # sink name -> why it could not be opened
         self._engine, self._state, self._driver, self._modifiers = engine, state, driver, modifiers
+        self.track: TrackWorker | None = None
         self.render: RenderWorker | None = None
         self._started = False
         self._stopped = False
@@ -83,16 +87,22 @@ class LiveLoop:
         if self._started:
             return
         self._open_sinks()
-        calibrator = StableCalibrator(self._driver, self.config.calibration)
+        poll = 1.0 / self.config.fps
+        self.track = TrackWorker(
+            driver=self._driver, calibrator=StableCalibrator(self._driver, self.config.calibration),
+            source=self.capture_slot, output=self.driven_slot, controls=self.controls, poll=poll,
+            source_ended=self._source_done,
+        )  # fmt: skip
         self.render = RenderWorker(
-            engine=self._engine, state=self._state, driver=self._driver, calibrator=calibrator,
-            modifiers=self._modifiers, source=self.capture_slot, output=Broadcast(self.workers),
-            controls=self.controls, fps=self.config.fps, source_ended=self._source_done, stall=self.config.stall,
+            engine=self._engine, state=self._state, modifiers=self._modifiers, source=self.driven_slot,
+            output=Broadcast(self.workers), controls=self.controls, fps=self.config.fps,
+            source_done=self.track.done.is_set, calibrated=lambda: self.track.calibrated, stall=self.config.stall,
         )  # fmt: skip
         for worker in self.workers:  # every sink shows the neutral portrait until the first render
             worker.slot.put(self.render.neutral_frame)
         self.started_at = time.perf_counter()
         self.capture.start()
+        self.track.thread.start()
         self.render.thread.start()
         for worker in self.workers:
             if not getattr(worker.sink, "main_thread", False):
@@ -154,15 +164,17 @@ class LiveLoop:
         self.controls.quit.set()
         self.capture.stop()
         self.capture_slot.close()
+        self.driven_slot.close()
         for worker in self.workers:
             worker.slot.close()
         timeout = self.config.join_timeout
         if not self.capture.join(timeout):
             log.warning("live: the capture thread did not stop within %.1f s (camera read blocked)", timeout)
-        if self.render is not None:
-            self.render.thread.join(timeout)
-            if self.render.thread.is_alive():
-                log.warning("live: the render thread did not stop within %.1f s", timeout)
+        for worker in (self.track, self.render):
+            if worker is not None:
+                worker.thread.join(timeout)
+                if worker.thread.is_alive():
+                    log.warning("live: the %s thread did not stop within %.1f s", worker.thread.name, timeout)
         for worker in self.workers:
             if not worker.join(timeout):
                 log.warning("live: sink %s did not stop within %.1f s; not closing it", worker.name, timeout)
@@ -175,17 +187,22 @@ class LiveLoop:
     def summary(self) -> dict:
         """Counters and latency figures (JSON-ready)."""
         elapsed = ((self.stopped_at or time.perf_counter()) - self.started_at) if self.started_at else 0.0
-        render = self.render
+        render, track = self.render, self.track
         return {
             "seconds": round(elapsed, 3),
             "captured": self.capture.captured,
             "capture_dropped": self.capture.dropped,
             "capture_failures": self.capture.failures,
             "capture_reconnects": self.capture.reconnects,
+            "tracked": track.tracked if track else 0,
+            "track_errors": track.errors if track else 0,
+            "track_dropped": self.driven_slot.dropped,
             "rendered": render.rendered if render else 0,
             "synthesised": render.synthesised if render else 0,
             "render_errors": render.errors if render else 0,
             "render_fps": round(render.rendered / elapsed, 2) if render and elapsed else 0.0,
+            "track_ms": track.time.summary_ms() if track else None,
+            "render_ms": render.time.summary_ms() if render else None,
             "unavailable_sinks": dict(self.unavailable),
             "sinks": {
                 worker.name: {

@@ -1,9 +1,10 @@
-"""Thread "render": newest captured frame -> motion driver -> stable calibration -> modifiers -> engine.
+"""Thread "render": newest driven frame -> motion modifiers -> engine -> every sink's slot.
 
 Each output carries the capture timestamp of the frame it was rendered from, so the sinks can measure
-capture-to-sink latency per frame. Faults never stop this thread: an exception while driving or rendering
-one frame is logged and the frame skipped (the sinks re-send the previous one); when the camera goes
-quiet the last frame is held, then the motion eases back to the neutral portrait.
+capture-to-sink latency per frame. Faults never stop this thread: an exception while rendering one frame
+is logged and the frame skipped (the sinks re-send the previous one); when no driven frame arrives (the
+camera is gone) the last frame is held, then the motion eases back to the neutral portrait, rendered at
+the output rate so modifiers (presets) keep playing.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ import numpy as np
 
 from engines.base import Engine, Motion, SourceState
 from realtime.driver import ease_motion
-from realtime.live.calibration import StableCalibrator
 from realtime.live.controls import LiveControls, LiveStatus
 from realtime.live.slots import LatestSlot
-from realtime.live.stats import RateMeter
+from realtime.live.stats import LatencyHistogram, RateMeter
+from realtime.live.track import DrivenFrame
 from realtime.modifiers import MotionModifier, apply_modifiers
 from realtime.offline import neutral_points
-from realtime.stages import TimedFrame
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,6 @@ class RenderedFrame:
     index: int  # capture index; -1 for synthesised frames
     live: bool  # rendered from a freshly captured frame: counts for FPS and latency
     face_found: bool
-
-
-class Driver(Protocol):
-    def update(self, frame: TimedFrame) -> Motion | None: ...
-
-    def recalibrate(self) -> None: ...
 
 
 class Output(Protocol):
@@ -65,21 +59,20 @@ class RenderWorker:
         *,
         engine: Engine,
         state: SourceState,
-        driver: Driver,
-        calibrator: StableCalibrator,
         modifiers: Sequence[MotionModifier],
-        source: LatestSlot[TimedFrame],
+        source: LatestSlot[DrivenFrame],
         output: Output,
         controls: LiveControls,
         fps: float,
-        source_ended: Callable[[], bool],
+        source_done: Callable[[], bool],
+        calibrated: Callable[[], bool],
         stall: StallConfig = StallConfig(),
     ):
-        self._engine, self._state, self._driver = engine, state, driver
-        self._calibrator, self._modifiers = calibrator, list(modifiers)
+        self._engine, self._state, self._modifiers = engine, state, list(modifiers)
         self._source, self._output, self._controls = source, output, controls
         self._period = 1.0 / fps
-        self._source_ended = source_ended
+        self._source_done = source_done
+        self._calibrated = calibrated
         self._stall = stall
         self._identity = Motion.identity(neutral_points(state.face))
         self._last_motion: Motion | None = None
@@ -89,50 +82,40 @@ class RenderWorker:
         self.synthesised = 0  # held/eased/neutral frames rendered while the camera was quiet
         self.errors = 0
         self.rate = RateMeter()
+        self.time = LatencyHistogram()  # modifiers + engine per live frame
         self.thread = threading.Thread(target=self.run, name="render", daemon=True)
 
     @property
     def neutral_frame(self) -> RenderedFrame:
         return RenderedFrame(self._state.image, time.perf_counter(), -1, live=False, face_found=False)
 
-    def run(self, stop: threading.Event | None = None) -> None:
-        stop = stop or self._controls.quit
+    def run(self) -> None:
+        stop = self._controls.quit
         while not stop.is_set():
-            frame = self._source.get(timeout=self._period)
-            if self._controls.take_recalibration():
-                self._calibrator.request()
-            if frame is None:
-                if self._source_ended():
-                    log.info("render: the source ended; stopping")
-                    self._controls.quit.set()
-                    return
+            driven = self._source.get(timeout=self._period)
+            if driven is not None:
+                self._last_arrival = time.perf_counter()
+                self._on_driven(driven)
+            elif self._source_done() and self._source.depth == 0:
+                log.info("render: the source ended; stopping")
+                stop.set()
+            elif not self._controls.paused:  # paused: the sinks keep re-sending the held frame
                 self._on_quiet(time.perf_counter())
-                continue
-            self._last_arrival = time.perf_counter()
-            if self._controls.paused:
-                continue  # the sinks keep re-sending the held frame
-            self._on_frame(frame)
 
-    def _on_frame(self, frame: TimedFrame) -> None:
-        try:
-            raw = self._driver.update(frame)
-        except Exception:  # noqa: BLE001  (one bad frame must not stop the loop)
-            self._failed("driving")
+    def _on_driven(self, driven: DrivenFrame) -> None:
+        started = time.perf_counter()
+        self._last_motion = driven.motion
+        image = self._render(driven.motion, driven.timestamp)
+        self._report(driven.face_found)
+        if image is None:
             return
-        motion = self._calibrator.process(raw, frame.timestamp)
-        self._last_motion = motion
-        image = self._render(motion, frame.timestamp)
-        face_found = raw is not None and raw.face_found
-        self._report(face_found)
-        if image is not None:
-            self._output.put(
-                RenderedFrame(image, frame.timestamp, frame.index, live=True, face_found=face_found)
-            )
-            self.rendered += 1
-            self.rate.tick()
+        self.time.add(time.perf_counter() - started)
+        self._output.put(RenderedFrame(image, driven.timestamp, driven.index, True, driven.face_found))
+        self.rendered += 1
+        self.rate.tick()
 
     def _on_quiet(self, now: float) -> None:
-        """No captured frame within a frame period: hold, then ease to neutral, at the output rate."""
+        """No driven frame within a frame period: hold, then ease to neutral, at the output rate."""
         quiet = now - (self._last_arrival if self._last_arrival is not None else self._t0)
         if quiet < self._stall.hold_seconds:
             return
@@ -155,19 +138,16 @@ class RenderWorker:
                 return self._state.image  # nothing moves: the prepared portrait as it is
             # A copy, because engines may reuse their output buffer and sinks hold frames across threads.
             return np.array(self._engine.render(self._state, edited), dtype=np.uint8, copy=True)
-        except Exception:  # noqa: BLE001  (one bad frame must not stop the loop)
-            self._failed("rendering")
+        except Exception:  # one bad frame must not stop the loop
+            self.errors += 1
+            if self.errors == 1 or self.errors % 100 == 0:
+                log.exception("render: a frame failed (%d so far); going on", self.errors)
             return None
-
-    def _failed(self, stage: str) -> None:
-        self.errors += 1
-        if self.errors == 1 or self.errors % 100 == 0:
-            log.exception("render: %s a frame failed (%d so far); going on", stage, self.errors)
 
     def _report(self, face_found: bool, camera_failing: bool = False) -> None:
         self._controls.status = LiveStatus(
             face_found=face_found,
-            calibrated=self._calibrator.calibrated,
+            calibrated=self._calibrated(),
             render_errors=self.errors,
             camera_failing=camera_failing,
         )

@@ -64,7 +64,7 @@ def assert_fed(sink: RecordingSink, start: float, end: float) -> None:
 
 def assert_stopped(loop: LiveLoop) -> None:
     assert not loop.capture.thread.is_alive()
-    assert not loop.render.thread.is_alive()
+    assert not loop.track.thread.is_alive() and not loop.render.thread.is_alive()
     assert all(worker.thread is None or not worker.thread.is_alive() for worker in loop.workers)
 
 
