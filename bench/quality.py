@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"}
 METHODS = ("engine", "static", "similarity")
+MAX_PSNR = 100.0  # dB, reported for identical images (instead of infinity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,10 @@ class MethodScores:
     def add_images(self, real: np.ndarray, output: np.ndarray, face: np.ndarray | None = None) -> None:
         """``real`` and ``output``: (crop, crop, 3) uint8 face crops; ``face``: (crop, crop) bool face-oval
         mask of the real frame, None when its face was not found."""
-        self.psnr.append(float(peak_signal_noise_ratio(real, output, data_range=255)))
+        if np.array_equal(real, output):
+            self.psnr.append(MAX_PSNR)
+        else:
+            self.psnr.append(float(peak_signal_noise_ratio(real, output, data_range=255)))
         self.ssim.append(float(structural_similarity(real, output, channel_axis=2, data_range=255)))
         difference = np.abs(real.astype(np.float32) - output.astype(np.float32))  # (crop, crop, 3)
         self.l1.append(float(difference.mean() / 255.0))
@@ -169,7 +173,7 @@ class MethodScores:
 
 
 def _psnr_from_mse(mse: float) -> float:
-    return float(10.0 * np.log10(255.0**2 / mse)) if mse > 0 else float("inf")
+    return min(MAX_PSNR, float(10.0 * np.log10(255.0**2 / mse))) if mse > 0 else MAX_PSNR
 
 
 def track_all(path: Path, max_frames: int) -> list[np.ndarray | None]:

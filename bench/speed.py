@@ -71,29 +71,29 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
         motions = [
             motion for _, motion in script_motions(neutral_points(face), SCRIPT_FPS, frames / SCRIPT_FPS)
         ]
+        for motion in motions[:WARMUP]:
+            engine.render(state, motion)
         rendered, seconds = [], []
-        for index, motion in enumerate(motions[:WARMUP] + motions):
+        for motion in motions:
             started = time.perf_counter()
             frame = engine.render(state, motion)
-            elapsed = time.perf_counter() - started
-            if index >= WARMUP:
-                seconds.append(elapsed)
-                rendered.append(frame.copy())
+            seconds.append(time.perf_counter() - started)
+            rendered.append(frame.copy())
         render = timing(seconds)
         # 2. Tracking + motion + render, driving frames in memory.
         inputs = driving_frames(driving, size, frames, rendered)
         driver = MotionDriver()
         seconds = []
         try:
+            warmup = len(inputs[:WARMUP])
             for index, image in enumerate(inputs[:WARMUP] + inputs):
                 timed = TimedFrame(image=image, timestamp=index / SCRIPT_FPS, index=index)
                 started = time.perf_counter()
                 motion = driver.update(timed)
                 if motion is not None:
                     engine.render(state, motion)
-                elapsed = time.perf_counter() - started
-                if index >= WARMUP:
-                    seconds.append(elapsed)
+                if index >= warmup:
+                    seconds.append(time.perf_counter() - started)
         finally:
             driver.close()
         track_and_render = timing(seconds)
