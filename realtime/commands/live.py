@@ -110,6 +110,20 @@ def register(subparsers) -> None:
         metavar="S",
         help="smoothing of the tracked motion, 0 (off) to 1 (strong) (default: %(default)s)",
     )
+    add(
+        "--timeline",
+        type=Path,
+        metavar="FILE",
+        help="expression keyframes (JSON/YAML) played on top of the live motion, from the start",
+    )
+    add(
+        "--mic",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DEVICE",
+        help="lip sync from the microphone (optionally a device index or name)",
+    )
     add("--duration", type=_positive_float, metavar="SECONDS", help="stop after this many seconds")
     parser.set_defaults(handler=run)
 
@@ -132,6 +146,21 @@ def build_sinks(args: argparse.Namespace, controls) -> dict:
     return sinks
 
 
+def optional_modifiers(args: argparse.Namespace) -> list:
+    """The modifiers asked for on the command line (timeline, microphone lip sync), in that order."""
+    modifiers = []
+    if args.timeline is not None:
+        from engines.timeline import Timeline
+
+        modifiers.append(Timeline.load(args.timeline))
+    if args.mic is not None:
+        from realtime.audio import AudioMouth
+
+        device = args.mic if args.mic == "" or not args.mic.isdigit() else int(args.mic)
+        modifiers.append(AudioMouth.from_mic(device or None))
+    return modifiers
+
+
 def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
     """Run the live loop. ``modifiers`` edit the motion each frame (presets, lip sync); ``key_handler``
     receives the preview's other key presses (e.g. a preset controller's ``trigger``)."""
@@ -151,12 +180,19 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
         )
     controls = LiveControls(key_handler=key_handler)
     options = EngineOptions(weights=args.weights, runtime=args.runtime, output_size=args.render_size)
-    with LiveSession(
-        portrait=args.source, engine=args.engine, options=options, open_source=open_source,
-        sinks=build_sinks(args, controls), smoothing=args.smooth, modifiers=modifiers, controls=controls,
-        config=LiveConfig(fps=args.fps),
-    ) as session:  # fmt: skip
-        summary = session.run(args.duration)
+    extra = optional_modifiers(args)
+    try:
+        with LiveSession(
+            portrait=args.source, engine=args.engine, options=options, open_source=open_source,
+            sinks=build_sinks(args, controls), smoothing=args.smooth, modifiers=[*extra, *modifiers],
+            controls=controls, config=LiveConfig(fps=args.fps),
+        ) as session:  # fmt: skip
+            summary = session.run(args.duration)
+    finally:
+        for modifier in extra:
+            close = getattr(modifier, "close", None)
+            if close is not None:
+                close()
     log.info(
         "live: %d frames rendered in %.1f s (%.1f FPS), %d dropped at capture, %d render errors",
         summary["rendered"], summary["seconds"], summary["render_fps"], summary["capture_dropped"],

@@ -123,6 +123,7 @@ class FakeEngine:
         self.face_found: list[bool] = []
         self.weights: list[float] = []
         self.calibration_ids: list[int] = []
+        self.scales: list[float] = []
         self.closed = False
 
     def prepare(self, portrait: np.ndarray, face: Face) -> SourceState:
@@ -135,6 +136,7 @@ class FakeEngine:
         self.face_found.append(motion.face_found)
         self.weights.append(motion.driving_weight)
         self.calibration_ids.append(motion.calibration_id)
+        self.scales.append(motion.scale)
         out = state.image.copy()
         out[1, 1] = ENGINE_MARK
         return out

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -174,6 +175,31 @@ def test_virtual_camera_receives_letterboxed_frames_at_its_rate():
     elapsed = camera.times[-1] - camera.times[0]
     rate = (len(camera.times) - 1) / elapsed
     assert MIN_RATE_FRACTION * FPS <= rate <= 1.15 * FPS  # paced: no bursts above the target rate
+
+
+class DoubleScale:
+    """A motion modifier (like a preset): doubles the head scale, remembers the timestamps it saw."""
+
+    def __init__(self):
+        self.timestamps = []
+
+    def modify(self, motion, timestamp):
+        self.timestamps.append(timestamp)
+        return dataclasses.replace(motion, scale=2.0 * motion.scale)
+
+
+def test_modifiers_apply_after_the_driver_even_while_the_camera_is_gone():
+    outage = (0.7, 1.5)
+    scenario = Scenario(FPS, down=intervals([outage]))
+    modifier = DoubleScale()
+    sink = RecordingSink()
+    loop, engine = make_loop(scenario.open, {"rec": sink}, modifiers=[modifier])
+    loop.run(1.8)
+    assert engine.scales and min(engine.scales) > 1.5  # every rendered motion went through the modifier
+    assert modifier.timestamps[0] < 0.5 and modifier.timestamps == sorted(modifier.timestamps)
+    # with the camera gone the neutral portrait is still rendered through the engine (the modifier moves it)
+    during = [m for t, m in zip(sink.times, sink.marks) if scenario.start + 1.2 <= t < scenario.start + 1.5]
+    assert during and set(during) == {ENGINE_MARK}
 
 
 def test_pause_holds_the_current_frame():
