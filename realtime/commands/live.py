@@ -67,6 +67,12 @@ def register(subparsers) -> None:
     add("--vcam-device", metavar="NAME", help="a specific virtual camera (e.g. /dev/video10)")
     add("--preview", action="store_true", help="show a preview window (mirrored; M toggles)")
     add("--no-mirror", dest="mirror", action="store_false", help="start the preview unmirrored")
+    add(
+        "--no-overlay",
+        dest="overlay",
+        action="store_false",
+        help="no FPS/latency text on the preview (for capturing the window in OBS)",
+    )
     add("--record", type=Path, metavar="OUT.mp4", help="also record the output to this mp4")
     add(
         "--engine",
@@ -140,7 +146,7 @@ def build_sinks(args: argparse.Namespace, controls) -> dict:
         config = VirtualCameraConfig(width=width, height=height, fps=args.fps, device=args.vcam_device)
         sinks["vcam"] = VirtualCameraSink(config)
     if use_preview:
-        sinks["preview"] = PreviewSink(controls, mirror=args.mirror)
+        sinks["preview"] = PreviewSink(controls, mirror=args.mirror, overlay=args.overlay)
     if args.record:
         sinks["record"] = FileSink(args.record)
     return sinks

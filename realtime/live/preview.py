@@ -108,10 +108,17 @@ def key_name(code: int) -> str | None:
 class PreviewSink:
     main_thread = True  # OpenCV windows want the main thread (macOS insists)
 
-    def __init__(self, controls: LiveControls, window: PreviewWindow | None = None, mirror: bool = True):
+    def __init__(
+        self,
+        controls: LiveControls,
+        window: PreviewWindow | None = None,
+        mirror: bool = True,
+        overlay: bool = True,
+    ):
         self.controls = controls
         self.window = window or OpenCVWindow()
         self.mirror = mirror
+        self.overlay = overlay  # off: a clean picture (for a window capture in OBS)
         self._bgr: np.ndarray | None = None
         self._flipped: np.ndarray | None = None
         self._rate = RateMeter()
@@ -134,7 +141,8 @@ class PreviewSink:
         if self.mirror:
             source = cv2.flip(frame, 1, dst=self._flipped)
         bgr = cv2.cvtColor(source, cv2.COLOR_RGB2BGR, dst=self._bgr)
-        self._draw_overlay(bgr)
+        if self.overlay:
+            self._draw_overlay(bgr)
         self.window.show(bgr)
         self._handle_keys()
 

@@ -65,3 +65,9 @@ def test_without_a_display_the_window_refuses_cleanly(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(LivePuppetError, match="display"):
         OpenCVWindow().open((200, 300))
+
+
+def test_overlay_can_be_turned_off():
+    sink, window, _ = preview(overlay=False, mirror=False)
+    sink.send(halves(), 0.0)
+    assert np.array_equal(window.shown[-1], halves()[:, :, ::-1])  # exactly the frame, as BGR
