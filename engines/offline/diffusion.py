@@ -146,6 +146,11 @@ class DiffusionRenderer:
             raise LivePuppetError(
                 f"unknown scheduler {config.scheduler!r}; choose from {', '.join(SCHEDULERS)}"
             )
+        if not 0.0 < config.strength <= 1.0 or int(config.steps * config.strength) < 1:
+            raise LivePuppetError(
+                f"--strength must be in (0, 1] and --steps x --strength at least 1 (img2img runs "
+                f"int(steps x strength) steps); got {config.steps} x {config.strength}"
+            )
         needed = [("--model", SD15, weights.model), ("--controlnet", CONTROLNET, weights.controlnet)]
         if weights.ip_adapter is not None:
             needed.append(("--ip-adapter", ip_adapter_spec(weights.ip_adapter_weight), weights.ip_adapter))
