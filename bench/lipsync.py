@@ -114,7 +114,7 @@ def synthetic_vowel(seconds: float, sample_rate: int, f0: float = 120.0) -> np.n
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
 
-def latency(config: MouthConfig, block_size: int = 160) -> dict:
+def latency(config: MouthConfig, block_size: int = 160, device: str | int | None = None) -> dict:
     """Live sound-to-mouth latency parts, in milliseconds (see the module docstring)."""
     rate = config.sample_rate
     rng = np.random.default_rng(0)
@@ -140,7 +140,7 @@ def latency(config: MouthConfig, block_size: int = 160) -> dict:
         "processing_per_block_ms": 1e3 * float(np.median(per_block)),
         "processing_per_block_p99_ms": 1e3 * float(np.percentile(per_block, 99)),
     }
-    device_ms = _device_input_latency_ms(rate, block_size)
+    device_ms = _device_input_latency_ms(rate, block_size, device)
     result["device_input_ms"] = device_ms
     result["total_ms"] = sum(v for k, v in result.items() if k in ("block_ms", "model_response_ms",
                              "processing_per_block_ms") or (k == "device_input_ms" and v is not None))  # fmt: skip
@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         "--data", type=Path, required=True, help="folder with talking videos (or its driving/)"
     )
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--mic", help="PortAudio input device for the latency figure (default: the default input)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = MouthConfig()
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         log.info("%s ...", path.name)
         videos.append(evaluate_video(path, config))
-    lat = latency(config)
+    lat = latency(config, device=int(args.mic) if args.mic and args.mic.isdigit() else args.mic)
     print(f"{'video':<12} {'frames':>6} {'face':>5} {'r(lag 0)':>9} {'r(best)':>8} {'lag ms':>7}")
     for v in videos:
         print(f"{v['video']:<12} {v['frames']:>6} {v['frames_with_face']:>5} {v['r_lag0']:>9.3f} "
