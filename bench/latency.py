@@ -67,7 +67,9 @@ class ResourceMonitor:
     def _run(self) -> None:
         next_sample = self._t0
         while not self._stop.is_set():
-            slots = [self._loop.capture_slot] + [worker.slot for worker in self._loop.workers]
+            slots = [self._loop.capture_slot, self._loop.driven_slot] + [
+                worker.slot for worker in self._loop.workers
+            ]
             self.max_queue_depth = max(self.max_queue_depth, *(slot.depth for slot in slots))
             now = time.perf_counter()
             if now >= next_sample:
@@ -144,10 +146,12 @@ def run(args: argparse.Namespace) -> dict:
         "captured": summary["captured"],
         "dropped": {
             "capture": summary["capture_dropped"],
+            "track": summary["track_dropped"],
             **{f"sink:{name}": sink["dropped"] for name, sink in summary["sinks"].items()},
         },
         "max_queue_depth": monitor.max_queue_depth,
         "render_errors": summary["render_errors"],
+        "stage_ms": {"track": summary["track_ms"], "render": summary["render_ms"]},
         "cpu_percent": round(100.0 * cpu_used / wall, 1),  # of one core; the machine has os.cpu_count()
         "rss_mb": {"start": round(rss_start, 1), "after_10s": warm, "end": round(rss_end, 1)},
         "rss_growth_mb": round(rss_end - warm, 1),

@@ -48,7 +48,9 @@ class SinkWorker:
         sent_at = time.perf_counter()
         while not stop.is_set():
             deadline = sent_at + self._period * (RESEND_GRACE if last_was_new else 1.0)
-            item = self.slot.get(timeout=max(deadline - time.perf_counter(), 0.0) if last else self._period)
+            item = self.slot.get(
+                timeout=self._period if last is None else max(deadline - time.perf_counter(), 0.0)
+            )
             if stop.is_set():
                 break
             is_new = item is not None
