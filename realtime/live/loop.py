@@ -115,7 +115,6 @@ class LiveLoop:
                 sink.open(self.output_size, self.config.fps)
             except Exception as exc:  # noqa: BLE001  (any sink failure is reported, then left out)
                 reason = str(exc) if isinstance(exc, LivePuppetError) else f"{type(exc).__name__}: {exc}"
-                log.error("%s unavailable: %s", name, reason)
                 self.unavailable[name] = reason
                 continue
             self.workers.append(SinkWorker(name, sink, self.config.fps))
@@ -123,6 +122,8 @@ class LiveLoop:
             raise LivePuppetError(
                 "no output could be opened: " + "; ".join(f"{k}: {v}" for k, v in self.unavailable.items())
             )
+        for name, reason in self.unavailable.items():
+            log.error("%s unavailable: %s", name, reason)
         log.info("live: sending to %s", ", ".join(worker.name for worker in self.workers))
 
     def _source_done(self) -> bool:
