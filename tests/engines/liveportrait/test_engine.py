@@ -1,0 +1,133 @@
+"""The registered ``liveportrait`` engine through the Engine protocol, on real portraits and driving
+frames with synthetic weights (two rendered frames: each costs seconds on CPU)."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from engines.base import Engine, EngineOptions, LivePuppetError, Motion, create_engine
+from tests.conftest import REPO
+
+
+def read_frames(path, indices):
+    capture = cv2.VideoCapture(str(path))
+    frames, index = {}, 0
+    while len(frames) < len(indices):
+        ok, frame = capture.read()
+        assert ok, f"{path} ended before frame {max(indices)}"
+        if index in indices:
+            frames[index] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        index += 1
+    capture.release()
+    return [frames[i] for i in indices]
+
+
+@pytest.fixture(scope="module")
+def scene(data_dir):
+    from realtime.tracker import find_portrait_face
+
+    portrait = cv2.cvtColor(cv2.imread(str(data_dir / "source" / "s1.jpg")), cv2.COLOR_BGR2RGB)
+    reference, driving = read_frames(data_dir / "driving" / "d0.mp4", [0, 40])
+    return {
+        "portrait": portrait,
+        "face": find_portrait_face(portrait),
+        "reference": reference,
+        "reference_face": find_portrait_face(reference, "frame 0"),
+        "driving": driving,
+        "driving_face": find_portrait_face(driving, "frame 40"),
+    }
+
+
+@pytest.fixture(scope="module")
+def engine(lp_weights):
+    engine = create_engine("liveportrait", EngineOptions(weights=lp_weights, device="cpu"))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def state(engine, scene):
+    return engine.prepare(scene["portrait"], scene["face"])
+
+
+def driving_motion(scene, driving_key="driving", weight=1.0, calibration_id=1) -> Motion:
+    neutral = np.zeros((478, 3), np.float32)
+    return dataclasses.replace(
+        Motion.identity(neutral),
+        face_found=True,
+        driving_weight=weight,
+        driving_image=scene[driving_key],
+        driving_face=scene[f"{driving_key}_face"],
+        reference_image=scene["reference"],
+        reference_face=scene["reference_face"],
+        calibration_id=calibration_id,
+    )
+
+
+def test_engine_module_imports_without_torch():
+    code = "import sys, engines.liveportrait.engine; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_options_errors(tmp_path):
+    with pytest.raises(LivePuppetError, match="--weights"):
+        create_engine("liveportrait", EngineOptions())
+    with pytest.raises(LivePuppetError, match="no LivePortrait weights"):
+        create_engine("liveportrait", EngineOptions(weights=tmp_path))
+
+
+def test_prepare(engine, state, scene):
+    assert isinstance(engine, Engine) and engine.name == "liveportrait"
+    assert state.features.feature.shape == (1, 32, 16, 64, 64)
+    assert state.features.keypoints.shape == (1, 21, 3)
+    assert state.image is scene["portrait"]
+    x0, y0, x1, y1 = state.paste.region
+    height, width = scene["portrait"].shape[:2]
+    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    fx0, fy0, fx1, fy1 = scene["face"].box
+    assert x0 < fx0 and fx1 < x1 and y0 < fy0 and fy1 < y1  # the pasted square holds the whole face
+
+
+def test_still_driver_gives_the_rest_pose(engine, state, scene):
+    """Driving frame == reference frame: the keypoints of the source at rest (no W/G run here)."""
+    motion = driving_motion(scene, driving_key="reference")
+    x_d = engine._driving_keypoints(state, motion)
+    torch.testing.assert_close(x_d, engine.pipeline.rest_keypoints(state.features), atol=1e-5, rtol=0)
+    moving = engine._driving_keypoints(state, driving_motion(scene))
+    assert float((moving - x_d).abs().max()) > 1e-3
+    lost = dataclasses.replace(driving_motion(scene), driving_face=None, driving_weight=0.0)
+    lost = engine._driving_keypoints(state, lost)
+    torch.testing.assert_close(lost, x_d, atol=1e-5, rtol=0)  # eased fully back to rest
+    assert engine._scripted_keypoints(state, Motion.identity(np.zeros((478, 3), np.float32))) is None
+
+
+def test_render_two_frames(engine, state, scene):
+    portrait = scene["portrait"]
+    x0, y0, x1, y1 = state.paste.region
+    outside = np.ones(portrait.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+
+    # 1. Driven by pixels (reference frame 0, driving frame 40).
+    first = engine.render(state, driving_motion(scene)).copy()
+    assert first.shape == portrait.shape and first.dtype == np.uint8
+    assert np.array_equal(first[outside], portrait[outside])  # nothing outside the paste region moves
+    assert (
+        np.abs(first[y0:y1, x0:x1].astype(int) - portrait[y0:y1, x0:x1]).mean() > 1
+    )  # the crop was replaced
+
+    # 2. Scripted motion (no pixels): a head turn applied to the source pose.
+    turn, _ = cv2.Rodrigues(np.array([0.0, 0.3, 0.0]))
+    scripted = dataclasses.replace(
+        Motion.identity(np.zeros((478, 3), np.float32)), rotation=turn.astype(np.float32)
+    )
+    second = engine.render(state, scripted)
+    assert second.shape == portrait.shape
+    assert np.array_equal(second[outside], portrait[outside])
+    assert np.abs(second.astype(int) - first).max() > 0
