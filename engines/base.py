@@ -139,11 +139,7 @@ BUILTIN_ENGINE_MODULES = ("engines.warp.engine", "engines.liveportrait.engine")
 def create_engine(name: str, options: EngineOptions = EngineOptions()) -> Engine:
     """Build a registered engine by name (importing the built-in engines on first use)."""
     for module in BUILTIN_ENGINE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # TODO(lead): strict once every engine module has landed
-            if not module.startswith(exc.name or "\0"):
-                raise
+        importlib.import_module(module)
     if name not in ENGINES:
         raise LivePuppetError(f"unknown engine {name!r}; available: {', '.join(sorted(ENGINES))}")
     return ENGINES[name](options)
