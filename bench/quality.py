@@ -334,15 +334,24 @@ def run(data: Path, output: Path, engine_name: str, config: QualityConfig) -> di
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with driving videos")
     parser.add_argument(
         "--json", type=Path, required=True, help="report to write (contact sheets go beside it)"
     )
-    parser.add_argument("--max-frames", type=int, default=QualityConfig.max_frames, help="frames per video")
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=QualityConfig().max_frames,
+        help="frames per video (default: %(default)s)",
+    )
     parser.add_argument("--engine", default="warp", help="engine to evaluate (default: %(default)s)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     report = run(args.data, args.json, args.engine, QualityConfig(max_frames=args.max_frames))
     print(format_table(report))

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from engines.base import EngineOptions, LivePuppetError
+from realtime.commands.render import positive_int
 from realtime.demo_script import DURATION
 
 DEMO_FPS = 25.0
@@ -43,7 +44,12 @@ def register(subparsers) -> None:
         metavar="N",
         help="length of the video; the script is %(default)s s, shorter cuts it, longer loops it",
     )
-    parser.add_argument("--size", type=int, metavar="N", help="longest side of the output (default: 512)")
+    parser.add_argument(
+        "--size",
+        type=positive_int,
+        metavar="N",
+        help="longest side of the output (default: 512, the portrait's own)",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -15,14 +15,14 @@ MODES = ("engine", "diffusion", "video")
 OFFLINE_MODES_MODULE = "engines.offline.commands"
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
-def _unit_float(text: str) -> float:
+def unit_float(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
@@ -79,13 +79,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--size",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="longest side of the output in pixels (default: the portrait's own size, at most 2048)",
     )
     parser.add_argument(
         "--smooth",
-        type=_unit_float,
+        type=unit_float,
         default=0.0,
         metavar="S",
         help="smoothing of the driving motion, 0 (off) to 1 (strong); helps a jittery "
@@ -95,7 +95,7 @@ def register(subparsers) -> None:
         "--timeline",
         type=Path,
         metavar="FILE",
-        help="expression keyframes (JSON/YAML) added on top of the driving motion",
+        help="expression keyframes (JSON: times -> smile, blink, yaw, ...; see engines/timeline.py) added on top of the driving motion",
     )
     parser.add_argument(
         "--audio",
@@ -103,9 +103,7 @@ def register(subparsers) -> None:
         metavar="FILE",
         help="speech audio that drives the mouth; it also becomes the output's sound track",
     )
-    parser.add_argument(
-        "--max-frames", type=_positive_int, metavar="N", help="render only the first N frames"
-    )
+    parser.add_argument("--max-frames", type=positive_int, metavar="N", help="render only the first N frames")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     offline = _offline_modes()
     parser.add_argument(

@@ -8,6 +8,7 @@ from bench.quality import (
     MAX_PSNR,
     MethodScores,
     QualityConfig,
+    build_parser,
     correlation,
     crop_transform,
     evaluate_video,
@@ -124,3 +125,9 @@ def test_run_writes_report_and_contact_sheets(data_dir, tmp_path):
     assert report["mean"]["similarity"]["psnr"] == pytest.approx(report["videos"]["d0"]["similarity"]["psnr"])
     sheet = cv2.imread(str(tmp_path / "out" / "q_d0.png"))
     assert sheet is not None and sheet.shape[0] == 512
+
+
+def test_command_line_defaults():
+    args = build_parser().parse_args(["--data", "videos", "--json", "q.json"])
+    assert (args.max_frames, args.engine) == (150, "warp")
+    assert QualityConfig(max_frames=args.max_frames).max_frames == 150
