@@ -13,6 +13,7 @@ How the fields are built (no per-vertex tables; every amount is a fraction of a 
 * **eyes** (closure -1..1 per eye): the upper lid travels 80 % of the *current* lid gap at its x, the lower
   lid 20 %, so the lids meet whatever the eye was doing; the iris is squashed onto the meeting line.
   Negative closure widens the eye (upper lid up 40 % of the gap).
+* **smile squint**: the lower lids rise by a fraction of the lid gap (the cheeks push them up).
 * **brows**: brow points rise by a fraction of the brow-to-lid distance (lower and draw together when
   negative); forehead and lid skin follow by spreading, the eye contour stays.
 * **jaw**: a rotation about the jaw hinge (the face-oval points beside the ears, at their depth): each
@@ -108,11 +109,22 @@ class _Eye:
             anchors[n_upper + n_lower : n_upper + n_lower + n_iris, 1] = closure * (meet - y)
         return self.lid_weights @ anchors
 
+    def squint(self, current: np.ndarray, amount: float) -> np.ndarray:
+        """(478, 3): the lower lid rises by ``amount`` x 30 % of the lid gap (the cheek push of a smile)."""
+        lx, ly = _profile(current, self.lower, self.corners)
+        ux, uy = _profile(current, self.upper, self.corners)
+        x = current[self.lower, 0]
+        gap = np.maximum(np.interp(x, lx, ly) - np.interp(x, ux, uy), 0.0)
+        anchors = np.zeros((len(self.lid_anchors), 3), np.float32)
+        n_upper = len(self.upper)
+        anchors[n_upper : n_upper + len(self.lower), 1] = -amount * 0.3 * gap
+        return self.lid_weights @ anchors
+
     def raise_brow(self, amount: float) -> np.ndarray:
-        """(478, 3) displacement: brow up by 35 % of the brow height (> 0), down 25 % and inwards (< 0)."""
+        """(478, 3) displacement: brow up by 50 % of the brow height (> 0), down 30 % and inwards (< 0)."""
         anchors = np.zeros((len(self.brow_anchors), 3), np.float32)
         n_brow = len(self.brow)
-        anchors[:n_brow, 1] = -amount * (0.35 if amount > 0 else 0.25) * self.brow_height
+        anchors[:n_brow, 1] = -amount * (0.5 if amount > 0 else 0.3) * self.brow_height
         if amount < 0:  # frown: draw the brows towards the midline
             toward = np.sign(self.midline_x - self.centre_x)
             anchors[:n_brow, 0] = -amount * 0.15 * self.brow_height * toward
@@ -239,7 +251,7 @@ class FaceRig:
         eyes = (self.right_eye, self.left_eye)
         half_width = min(e.width for e in eyes) * 0.5
         radius = min(e.iris_radius for e in eyes)
-        return max(0.7 * (half_width - radius), 0.0), 0.5 * radius
+        return max(0.7 * (half_width - radius), 0.0), 0.8 * radius
 
     def eye_centres(self, current: np.ndarray) -> np.ndarray:
         """(2, 2) (right, left) centres of the eye openings of ``current``."""

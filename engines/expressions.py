@@ -135,6 +135,8 @@ def expression_field(
         field += rig.left_eye.lids(current, left_closure)
     if p.eyebrow:
         field += rig.right_eye.raise_brow(p.eyebrow) + rig.left_eye.raise_brow(p.eyebrow)
+    if p.smile > 0:
+        field += rig.right_eye.squint(current, p.smile) + rig.left_eye.squint(current, p.smile)
     # 2. gaze: slider offset, blended towards the camera-facing iris position
     if p.pupil_x or p.pupil_y or p.look_at_camera:
         range_x, range_y = rig.gaze_range()
@@ -151,8 +153,8 @@ def expression_field(
     jaw = 0.5 * p.aaa + 0.12 * p.eee + 0.15 * p.woo
     if jaw:
         field += jaw * width * rig.jaw
-    outward = width * (-0.04 * p.aaa + 0.09 * p.eee + 0.08 * max(p.smile, 0.0) - 0.02 * max(-p.smile, 0.0))
-    up = width * (0.01 * p.eee + 0.10 * p.smile)
+    outward = width * (-0.04 * p.aaa + 0.09 * p.eee + 0.10 * max(p.smile, 0.0) - 0.02 * max(-p.smile, 0.0))
+    up = width * (0.01 * p.eee + 0.16 * p.smile)
     if outward or up:
         field += rig.corners(outward, up)
     lip_raise = width * (0.04 * p.aaa + 0.05 * p.eee + 0.03 * max(p.smile, 0.0))

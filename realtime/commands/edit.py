@@ -1,0 +1,101 @@
+"""`livepuppet edit`: change the expression of a still portrait (head angles, eyes, gaze, mouth, smile).
+
+    livepuppet edit --source portrait.jpg --smile 0.6 --yaw 10 --out smiling.png
+
+The portrait's own face is the neutral (``Motion.identity``); the parameters of
+:class:`engines.expressions.ExpressionParams` are added to it and the engine renders one frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from engines.base import EngineOptions, LivePuppetError, Motion, create_engine
+from engines.expressions import RANGES, ExpressionParams, apply_expression
+
+log = logging.getLogger(__name__)
+
+HELP = {
+    "pitch": "head nod in degrees; > 0 turns the nose down",
+    "yaw": "head turn in degrees; > 0 turns the nose towards the image's left",
+    "roll": "head tilt in degrees; > 0 turns the face clockwise on screen",
+    "blink": "1 closes both eyes; < 0 opens them wider",
+    "wink": "closes one eye: > 0 the one on the image's right, < 0 the one on the left",
+    "eyebrow": "> 0 raises the brows, < 0 lowers them (frown)",
+    "pupil_x": "gaze: > 0 looks towards the image's right",
+    "pupil_y": "gaze: > 0 looks down",
+    "aaa": "open jaw, 'aah'",
+    "eee": "wide flat mouth, 'eee'",
+    "woo": "rounded lips, 'ooh'",
+    "smile": "> 0 smiles, < 0 turns the mouth corners down",
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "edit",
+        help="edit the expression of a still portrait",
+        description="Change the head angle, eyes, gaze, mouth or smile of a still portrait and save the "
+        "result. Every parameter is 0 (unchanged) unless given.",
+    )
+    parser.add_argument("--source", type=Path, required=True, metavar="IMAGE", help="the portrait to edit")
+    parser.add_argument("--out", type=Path, required=True, metavar="IMAGE", help="output image (.png, .jpg)")
+    parser.add_argument("--engine", default="warp", help="renderer: warp (default) or liveportrait")
+    parser.add_argument("--weights", type=Path, metavar="DIR", help="weights directory of the neural engine")
+    parser.add_argument("--size", type=int, metavar="N", help="longest side of the output in pixels")
+    sliders = parser.add_argument_group("expression parameters")
+    for name, text in HELP.items():
+        low, high = RANGES[name]
+        sliders.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=0.0,
+                             metavar="V", help=f"{text} ({low:g}..{high:g})")  # fmt: skip
+    sliders.add_argument("--look-at-camera", dest="look_at_camera", action="store_const", const=1.0,
+                         default=0.0, help="turn the eyes to the camera")  # fmt: skip
+    parser.set_defaults(handler=run)
+
+
+def params_from_args(args: argparse.Namespace) -> ExpressionParams:
+    values = {name: float(getattr(args, name)) for name in ExpressionParams.names()}
+    for name, value in values.items():
+        low, high = RANGES[name]
+        if not (low <= value <= high) or not np.isfinite(value):
+            raise LivePuppetError(
+                f"--{name.replace('_', '-')} {value:g} is outside its range {low:g}..{high:g}"
+            )
+    return ExpressionParams(**values)
+
+
+def edit_image(image: np.ndarray, face, params: ExpressionParams, engine) -> np.ndarray:
+    """The portrait ``image`` (RGB uint8) with its face edited by ``params``, rendered by ``engine``."""
+    from realtime.offline import neutral_points
+
+    state = engine.prepare(image, face)
+    motion = apply_expression(Motion.identity(neutral_points(state.face)), params)
+    return engine.render(state, motion)
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+
+    from realtime.offline import load_portrait
+
+    params = params_from_args(args)
+    if args.out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise LivePuppetError(f"--out {args.out}: use an image file name ({', '.join(IMAGE_SUFFIXES)})")
+    if args.out.resolve() == args.source.resolve():
+        raise LivePuppetError(f"the output {args.out} would overwrite the source; choose another name")
+    image, face = load_portrait(args.source, args.size)
+    engine = create_engine(args.engine, EngineOptions(weights=args.weights, output_size=args.size))
+    try:
+        frame = edit_image(image, face, params, engine)
+    finally:
+        engine.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.out), cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR)):
+        raise LivePuppetError(f"cannot write {args.out}")
+    log.info("wrote %s (%dx%d)", args.out, frame.shape[1], frame.shape[0])
+    return 0
