@@ -1,6 +1,7 @@
 """Speed of the LivePortrait-compatible networks on this machine.
 
     python -m bench.neural --weights DIR --json OUT.json [--synthetic] [--repeats N] [--threads N]
+                           [--device cuda [--precision fp16]]
 
 Times each network on its real input shape (F, M, W, G, the stitching MLP) and the whole per-frame path
 of the engine after ``prepare`` (M on the driving crop, keypoint composition with stitching, W, G and the
@@ -34,7 +35,7 @@ def time_calls(function, repeats: int, warmup: int) -> dict:
     return {"median_s": statistics.median(seconds), "min_s": min(seconds), "runs": seconds}
 
 
-def benchmark(weights: Path, repeats: int, warmup: int, device: str) -> dict:
+def benchmark(weights: Path, repeats: int, warmup: int, device: str, precision: str) -> dict:
     import torch
 
     from engines.liveportrait.checkpoints import load_networks
@@ -44,7 +45,8 @@ def benchmark(weights: Path, repeats: int, warmup: int, device: str) -> dict:
     start = time.perf_counter()
     networks = load_networks(weights, torch_device)
     load_s = time.perf_counter() - start
-    pipeline = LivePortraitPipeline(networks, torch_device)
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+    pipeline = LivePortraitPipeline(networks, torch_device, autocast_dtype=dtype)
     generator = torch.Generator().manual_seed(0)
     source_image = torch.rand(1, 3, 256, 256, generator=generator).to(torch_device)
     driving_image = torch.rand(1, 3, 256, 256, generator=generator).to(torch_device)
@@ -58,7 +60,8 @@ def benchmark(weights: Path, repeats: int, warmup: int, device: str) -> dict:
 
         def synchronised(function):
             def run():
-                function()
+                with pipeline.autocast():
+                    function()
                 if torch_device.type == "cuda":
                     torch.cuda.synchronize()
 
@@ -97,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls first (default: %(default)s)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
+                        help="fp16/bf16: CUDA autocast as the official app (default: %(default)s)")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -104,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda":  # fp32 as the reference vectors: no TF32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     if args.synthetic and not (args.weights.is_dir() and any(args.weights.iterdir())):
         from engines.liveportrait.synthetic import write_synthetic_checkpoints
 
@@ -119,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": args.warmup,
         "weights": str(args.weights),
         "synthetic": args.synthetic,
+        "precision": args.precision if args.device == "cuda" else "fp32",
     }
-    report |= benchmark(args.weights, args.repeats, args.warmup, args.device)
+    report |= benchmark(args.weights, args.repeats, args.warmup, args.device, args.precision)
     report["load_average_1min_after"] = os.getloadavg()[0]
     print(f"LivePortrait networks on {report['device']} ({report['torch_threads']} torch threads, load average "
           f"{report['load_average_1min_before']:.1f}), batch 1:")  # fmt: skip

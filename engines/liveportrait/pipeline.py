@@ -56,7 +56,7 @@ class LivePortraitPipeline:
         self.autocast_dtype = autocast_dtype if device.type == "cuda" else None
         self.options = options or C.CompositionOptions()
 
-    def _autocast(self):
+    def autocast(self):
         if self.autocast_dtype is not None:
             return torch.autocast("cuda", dtype=self.autocast_dtype)
         return contextlib.nullcontext()
@@ -69,7 +69,7 @@ class LivePortraitPipeline:
     @torch.no_grad()
     def motion_info(self, image: torch.Tensor) -> C.KeypointInfo:
         """M on (1, 3, 256, 256) -> refined keypoint info (fp32)."""
-        with self._autocast():
+        with self.autocast():
             raw = self.networks.motion(image)
         raw = dataclasses.replace(
             raw, **{f.name: getattr(raw, f.name).float() for f in dataclasses.fields(raw)}
@@ -78,7 +78,7 @@ class LivePortraitPipeline:
 
     @torch.no_grad()
     def source(self, image: torch.Tensor) -> SourceFeatures:
-        with self._autocast():
+        with self.autocast():
             feature = self.networks.appearance(image)
         info = self.motion_info(image)
         return SourceFeatures(feature=feature, info=info, keypoints=C.source_keypoints(info))
@@ -149,7 +149,7 @@ class LivePortraitPipeline:
     @torch.no_grad()
     def decode(self, source: SourceFeatures, x_d: torch.Tensor) -> torch.Tensor:
         """W + G: (1, 3, 512, 512) float in (0, 1)."""
-        with self._autocast():
+        with self.autocast():
             warped = self.networks.warping(source.feature, source.keypoints, x_d)
             return self.networks.generator(warped.features).float()
 
