@@ -62,23 +62,31 @@ def inter_ocular(points: np.ndarray) -> float:
     return float(np.linalg.norm(left - right))
 
 
+def _gap_across(points: np.ndarray, upper, lower, corners) -> tuple[float, float]:
+    """Mean distance from ``upper`` to ``lower`` points measured across the line through ``corners``
+    (so pairs that are not vertically aligned still measure 0 when closed), and that line's length."""
+    axis = points[corners[1], :2] - points[corners[0], :2]
+    width = float(np.linalg.norm(axis))
+    normal = np.array([-axis[1], axis[0]]) / max(width, 1e-6)
+    gap = float(np.abs((points[lower, :2] - points[upper, :2]) @ normal).mean())
+    return gap, width
+
+
 def eye_openings(points: np.ndarray) -> np.ndarray:
-    """(right, left) lid gap divided by eye width, from (478, >=2) points: ~0.25-0.35 open, ~0.05 closed."""
+    """(right, left) lid gap divided by eye width, from (478, >=2) points: ~0.25-0.35 open, 0 closed."""
     out = np.empty(2, np.float32)
     for k, (upper, lower, corners) in enumerate(
         ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_CORNERS), (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_EYE_CORNERS))
     ):
-        gap = np.linalg.norm(points[upper[2:5], :2] - points[lower[2:5], :2], axis=1).mean()
-        width = np.linalg.norm(points[corners[0], :2] - points[corners[1], :2])
+        gap, width = _gap_across(points, upper[2:5], lower[2:5], corners)
         out[k] = gap / max(width, 1e-6)
     return out
 
 
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap divided by mouth width: 0 closed, ~0.5-0.8 wide open."""
-    gap = np.linalg.norm(points[INNER_LIP_PAIRS[:, 0], :2] - points[INNER_LIP_PAIRS[:, 1], :2], axis=1).mean()
-    width = np.linalg.norm(points[MOUTH_CORNERS[0], :2] - points[MOUTH_CORNERS[1], :2])
-    return float(gap / max(width, 1e-6))
+    gap, width = _gap_across(points, INNER_LIP_PAIRS[:, 0], INNER_LIP_PAIRS[:, 1], MOUTH_CORNERS)
+    return gap / max(width, 1e-6)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,9 @@ RATIO_LIMITS = (0.25, 4.0)
 
 
 def _eye_size(points: np.ndarray, corners, upper, lower) -> tuple[float, float]:
+    """Eye width and lid gap (vertical, in the face frame) of face-frame points."""
     width = np.linalg.norm(points[corners[0], :2] - points[corners[1], :2])
-    gap = np.linalg.norm(points[upper[2:5], :2] - points[lower[2:5], :2], axis=1).mean()
+    gap = np.abs(points[lower[1:-1], 1] - points[upper[1:-1], 1]).mean()
     return float(width), float(gap)
 
 

@@ -1,0 +1,61 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from skimage import data
+
+from engines.base import Face, Motion
+from engines.landmarks import (
+    LEFT_EYE_LOWER, LEFT_EYE_UPPER, LIPS, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, FaceFrame, eye_openings, mouth_opening,
+)  # fmt: skip
+from engines.retarget import Retargeter
+from realtime.tracker import find_portrait_face
+
+
+@pytest.fixture(scope="module")
+def face():
+    return find_portrait_face(np.ascontiguousarray(data.astronaut()))
+
+
+def _with_eyes_scaled(points: np.ndarray, factor: float) -> np.ndarray:
+    """A face whose eyes are ``factor`` times as open (lids moved about the eye centre line, along the
+    face's own vertical)."""
+    frame = FaceFrame.of(points)
+    out = frame.normalise(points)
+    for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
+        middle = 0.5 * (out[upper, 1] + out[lower, 1])
+        out[upper, 1] = middle + (out[upper, 1] - middle) * factor
+        out[lower, 1] = middle + (out[lower, 1] - middle) * factor
+    return frame.denormalise(out).astype(np.float32)
+
+
+def test_identity_motion_gives_the_source_landmarks(face):
+    neutral = FaceFrame.of(face.landmarks).normalise(face.landmarks)
+    target = Retargeter(face).retarget(Motion.identity(neutral.astype(np.float32)))
+    np.testing.assert_allclose(target, face.landmarks, atol=1e-3)
+
+
+def test_a_small_eyed_source_closes_fully_when_a_big_eyed_driver_blinks(face):
+    small = Face(_with_eyes_scaled(face.landmarks, 0.5), face.image_size)
+    big_neutral = _with_eyes_scaled(face.landmarks, 1.4)
+    frame = FaceFrame.of(big_neutral)
+    driver_neutral = frame.normalise(big_neutral).astype(np.float32)
+    driver_blink = frame.normalise(_with_eyes_scaled(big_neutral, 0.0)).astype(np.float32)
+    motion = dataclasses.replace(Motion.identity(driver_neutral), expression=driver_blink - driver_neutral)
+    target = Retargeter(small).retarget(motion)
+    assert eye_openings(small.landmarks).mean() > 0.1
+    assert eye_openings(target).mean() < 0.02  # closed, not over-closed or half-open
+
+
+def test_mouth_opening_scales_with_the_source_mouth(face):
+    driver = face.landmarks.copy()
+    centre = driver[LIPS, :2].mean(axis=0)
+    driver[LIPS, :2] = centre + (driver[LIPS, :2] - centre) * 0.7  # the driver has a smaller mouth
+    frame = FaceFrame.of(driver)
+    neutral = frame.normalise(driver).astype(np.float32)
+    opened = driver.copy()
+    opened[[14, 87, 317, 178, 402, 17], 1] += 10.0
+    motion = dataclasses.replace(Motion.identity(neutral), expression=frame.normalise(opened) - neutral)
+    target = Retargeter(face).retarget(motion)
+    # the same opening relative to mouth width as the driver showed
+    assert mouth_opening(target) == pytest.approx(mouth_opening(opened), rel=0.15)

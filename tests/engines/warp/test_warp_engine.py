@@ -1,0 +1,110 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from engines.base import Motion, create_engine
+from engines.landmarks import (
+    LEFT_EYE_UPPER, RIGHT_EYE_UPPER, euler_to_rotation, eye_openings, inter_ocular, mouth_opening,
+)  # fmt: skip
+from engines.warp.engine import INNER_LOWER, WarpEngine
+from realtime.tracker import FaceTracker
+
+
+def _track(image):
+    with FaceTracker(static_image=True) as tracker:
+        return tracker.track(image)
+
+
+def _psnr(a, b):
+    return 10 * np.log10(255.0**2 / max(np.mean((a.astype(float) - b.astype(float)) ** 2), 1e-9))
+
+
+def test_registered_by_name():
+    assert isinstance(create_engine("warp"), WarpEngine)
+
+
+def test_neutral_motion_returns_the_portrait(warp, astronaut):
+    engine, state, neutral = warp
+    image, _ = astronaut
+    out = engine.render(state, Motion.identity(neutral))
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert _psnr(out, image) > 38  # only the closed-lip sliver moves a little
+
+
+def test_background_outside_the_head_region_is_untouched(warp, astronaut):
+    engine, state, neutral = warp
+    image, _ = astronaut
+    motion = dataclasses.replace(Motion.identity(neutral), rotation=euler_to_rotation(10, 25, 5), scale=1.05)
+    out = engine.render(state, motion)
+    x0, y0, x1, y1 = state.region
+    outside = np.ones(image.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert outside.any()
+    np.testing.assert_array_equal(out[outside], image[outside])
+    assert not np.array_equal(out[y0:y1, x0:x1], image[y0:y1, x0:x1])
+
+
+@pytest.mark.parametrize("yaw", [-45, -30, 30, 45])
+def test_large_head_turns_do_not_fold(warp, yaw):
+    engine, state, neutral = warp
+    motion = dataclasses.replace(Motion.identity(neutral), rotation=euler_to_rotation(0, yaw, 0))
+    engine.render(state, motion)
+    det = engine.jacobian_determinant(state)
+    assert det.min() > 0
+
+
+def test_head_turn_moves_the_face_the_right_way(warp, astronaut):
+    engine, state, neutral = warp
+    _, face = astronaut
+    motion = dataclasses.replace(Motion.identity(neutral), rotation=euler_to_rotation(0, 25, 0))
+    out = engine.render(state, motion).copy()
+    turned = _track(out)
+    expected = state.retargeter.retarget(motion)
+    # the re-detected nose tip moves towards where the 3-D turn puts it (a 2-D warp shows part of it)
+    intended = expected[1, :2] - face.landmarks[1, :2]
+    moved = turned.landmarks[1, :2] - face.landmarks[1, :2]
+    assert np.linalg.norm(intended) > 0.15 * inter_ocular(face.landmarks)
+    assert moved @ intended / np.linalg.norm(intended) > 0.4 * np.linalg.norm(intended)
+
+
+def test_blink_closes_the_eyes(warp, astronaut):
+    engine, state, neutral = warp
+    _, face = astronaut
+    expression = np.zeros_like(neutral)
+    for upper, lower_offset in ((RIGHT_EYE_UPPER, 0), (LEFT_EYE_UPPER, 0)):
+        expression[upper, 1] += 0.12  # lids down by about the eye's height (face units)
+    motion = dataclasses.replace(Motion.identity(neutral), expression=expression)
+    out = engine.render(state, motion).copy()
+    before = eye_openings(face.landmarks).mean()
+    after = eye_openings(_track(out).landmarks).mean()
+    assert after < 0.6 * before
+
+
+def test_open_mouth_is_filled_with_a_cavity(warp, astronaut):
+    engine, state, neutral = warp
+    image, face = astronaut
+    assert state.mouth_closed
+    expression = np.zeros_like(neutral)
+    jaw = [i for i in range(478) if neutral[i, 1] > neutral[14, 1] + 0.02]  # chin and lower face
+    expression[jaw, 1] += 0.25
+    expression[INNER_LOWER, 1] += 0.25
+    motion = dataclasses.replace(Motion.identity(neutral), expression=expression)
+    out = engine.render(state, motion).copy()
+    tracked = _track(out)
+    assert mouth_opening(tracked.landmarks) > mouth_opening(face.landmarks) + 0.15
+    # inside the opening: darker than the lips and skin around it (the cavity), not smeared lip colour
+    target = state.retargeter.retarget(motion)
+    centre = target[[13, 14], :2].mean(axis=0).round().astype(int)
+    inside = out[centre[1] - 1 : centre[1] + 2, centre[0] - 1 : centre[0] + 2].mean()
+    assert inside < 0.6 * image[face.landmarks[[50, 280], 1].astype(int), face.landmarks[[50, 280], 0].astype(int)].mean()
+
+
+def test_output_size_option(astronaut):
+    image, face = astronaut
+    from engines.base import EngineOptions
+
+    engine = WarpEngine(EngineOptions(output_size=256))
+    state = engine.prepare(image, face)
+    neutral = state.retargeter.source_points
+    assert engine.render(state, Motion.identity(neutral)).shape == (256, 256, 3)
