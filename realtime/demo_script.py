@@ -106,6 +106,6 @@ def script_motions(
 ) -> Iterator[tuple[float, Motion]]:
     """``(timestamp, Motion)`` for every frame of ``seconds`` of the script (longer than the script loops)."""
     editor = _expression_editor()
-    for index in range(max(1, int(round(seconds * fps)))):
+    for index in range(max(1, round(seconds * fps))):
         timestamp = index / fps
         yield timestamp, motion_at(neutral, pose_at(timestamp), editor)

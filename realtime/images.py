@@ -91,7 +91,7 @@ def _decode_with_pillow(path: Path) -> np.ndarray | None:
             image.load()
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
-    except Exception:  # Pillow raises many types for damaged files; all mean "unreadable"
+    except Exception:  # noqa: BLE001 - Pillow raises many types for damaged files; all mean "unreadable"
         return None
 
 
@@ -130,7 +130,7 @@ def _exif_orientation(path: Path) -> int:
 
         with Image.open(path) as image:
             return int(image.getexif().get(EXIF_ORIENTATION, 1))
-    except Exception:
+    except Exception:  # noqa: BLE001 - no readable EXIF means upright
         return 1
 
 

@@ -64,8 +64,10 @@ class RenderSummary:
     def lines(self) -> list[str]:
         text = [
             f"wrote {self.output}",
-            f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s); "
-            f"{self.frames_without_face} without a driving face",
+            (
+                f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s); "
+                f"{self.frames_without_face} without a driving face"
+            ),
         ]
         if self.frames_failed:
             text.append(f"the engine failed on {self.frames_failed} frames (the previous frame was repeated)")
