@@ -56,7 +56,8 @@ def _renderer(mode: str, models: dict, args):
         config = DiffusionConfig(
             steps=args.steps or (4 if tiny else 20),
             resolution=args.resolution or (64 if tiny else 512),
-            window=4,
+            window=4 if tiny else 16,
+            overlap=1 if tiny else 4,
         )
         return DiffusionRenderer(weights, config, runtime, BaseFrames(None))
     config = VideoConfig(
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     parser.add_argument(
-        "--frames", type=int, default=6, help="driving frames per mode (default: %(default)s)"
+        "--frames", type=int, default=9, help="driving frames per mode (default: %(default)s)"
     )
     parser.add_argument("--source", type=Path, default=_data() / "source" / "s1.jpg")
     parser.add_argument("--driving", type=Path, default=_data() / "driving" / "d10.mp4")
