@@ -51,7 +51,7 @@ def benchmark(weights: Path, repeats: int, warmup: int, device: str, precision: 
     source_image = torch.rand(1, 3, 256, 256, generator=generator).to(torch_device)
     driving_image = torch.rand(1, 3, 256, 256, generator=generator).to(torch_device)
 
-    with torch.no_grad():
+    with torch.no_grad(), pipeline.autocast():
         source = pipeline.source(source_image)
         reference = pipeline.reference(source, pipeline.motion_info(source_image))
         x_d = pipeline.driving_keypoints(source, pipeline.motion_info(driving_image), reference)

@@ -16,8 +16,9 @@ pytestmark = [
 ]
 log = logging.getLogger(__name__)
 
-# fp16 autocast bounds: measured on an H100 (torch 2.11, cu130) with about 3x headroom (see the README).
-FP16_ATOL = {"keypoints": 2e-2, "image": 1.5e-1, "image_mean": 1e-2}
+# fp16 autocast bounds: about 3x what an H100 gave (torch 2.11+cu130: keypoints 1.3e-3, image max 0.092,
+# image mean 4.7e-3 against the fp32 reference).
+FP16_ATOL = {"keypoints": 4e-3, "image": 0.3, "image_mean": 1.5e-2}
 
 
 @pytest.fixture(scope="module")
