@@ -65,3 +65,25 @@ def test_demo_writes_a_video_and_says_where(tmp_path, capsys):
     # The portrait moves: the script nods from 0.6 s on.
     difference = np.abs(frames[0].astype(int) - frames[-1]).mean()
     assert difference > 1.0
+
+
+def _inputs(tmp_path):
+    source, driving = tmp_path / "face.png", tmp_path / "drive.mp4"
+    cv2.imwrite(str(source), np.zeros((8, 8, 3), np.uint8))
+    driving.write_bytes(b"")
+    return ["--source", str(source), "--driving", str(driving), "--out", str(tmp_path / "o.mp4")]
+
+
+def test_render_bad_timeline_is_one_line(tmp_path, capsys):
+    pytest.importorskip("engines.timeline")
+    code = main(["render", *_inputs(tmp_path), "--timeline", str(tmp_path / "moves.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "moves.json" in err
+
+
+def test_render_offline_modes_are_handed_to_their_runner(tmp_path, monkeypatch):
+    offline = pytest.importorskip("engines.offline.commands")
+    calls = []
+    monkeypatch.setattr(offline, "run_render", lambda args: calls.append((args.mode, args.source)) or 0)
+    assert main(["render", *_inputs(tmp_path), "--mode", "video"]) == 0
+    assert calls == [("video", tmp_path / "face.png")]
