@@ -61,7 +61,7 @@ def pose_at(t: float) -> ScriptPose:
     yaw = -28.0 * np.sin(2 * np.pi * (t - 2.4) / 2.4) * (2.4 < t < 4.8)
     # 5.0-7.0 s: talking: syllables at ~4 Hz with varying loudness and a little head motion.
     talking = _window(t, 5.0, 7.0, 0.15)
-    loudness = 0.7 + 0.3 * np.sin(2 * np.pi * 0.9 * t)
+    loudness = 0.45 + 0.15 * np.sin(2 * np.pi * 0.9 * t)  # speech, not shouting: aaa 0.3..0.6
     aaa = talking * loudness * np.sin(np.pi * 4.0 * (t - 5.0)) ** 2
     pitch += talking * 3.0 * np.sin(2 * np.pi * 1.7 * t)
     # 7.0-9.2 s: a smile with the head tilted and the brows a little raised.
