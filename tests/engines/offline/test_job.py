@@ -37,8 +37,16 @@ class Interrupt(Exception):
 
 
 def _job(tmp_path, portrait, driving, frames):
-    return OfflineJob(source=portrait, driving=driving, output=tmp_path / "out.mp4", work=tmp_path / "work",
-                      size=128, max_frames=frames, progress=False, keep_work=True)  # fmt: skip
+    return OfflineJob(
+        source=portrait,
+        driving=driving,
+        output=tmp_path / "out.mp4",
+        work=tmp_path / "work",
+        size=128,
+        max_frames=frames,
+        progress=False,
+        keep_work=True,
+    )
 
 
 def test_crossfade():

@@ -24,13 +24,38 @@ def _has_audio(path) -> bool:
 
 def test_diffusion_cli_with_ip_adapter(tmp_path, tiny_models, portrait, driving_with_audio):
     out = tmp_path / "diffusion.mp4"
-    code = main([
-        "render", "--mode", "diffusion", "--source", str(portrait), "--driving", str(driving_with_audio),
-        "--out", str(out), "--size", "128", "--max-frames", "2", "--no-progress",
-        "--model", str(tiny_models["sd15"]), "--controlnet", str(tiny_models["controlnet"]),
-        "--ip-adapter", str(tiny_models["ip_adapter"]), "--ip-adapter-weight", "ip-adapter_sd15.safetensors",
-        "--resolution", "64", "--steps", "3", "--scheduler", "euler-a",
-    ])  # fmt: skip
+    code = main(
+        [
+            "render",
+            "--mode",
+            "diffusion",
+            "--source",
+            str(portrait),
+            "--driving",
+            str(driving_with_audio),
+            "--out",
+            str(out),
+            "--size",
+            "128",
+            "--max-frames",
+            "2",
+            "--no-progress",
+            "--model",
+            str(tiny_models["sd15"]),
+            "--controlnet",
+            str(tiny_models["controlnet"]),
+            "--ip-adapter",
+            str(tiny_models["ip_adapter"]),
+            "--ip-adapter-weight",
+            "ip-adapter_sd15.safetensors",
+            "--resolution",
+            "64",
+            "--steps",
+            "3",
+            "--scheduler",
+            "euler-a",
+        ]
+    )
     assert code == 0
     frames = _frames(out)
     assert len(frames) == 2 and frames[0].shape[:2] == (128, 128)
@@ -42,16 +67,27 @@ def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait,
     from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
 
     weights = DiffusionWeights(
-        model=tiny_models["sd15"], controlnet=tiny_models["controlnet"], ip_adapter=tiny_models["ip_adapter"],
+        model=tiny_models["sd15"],
+        controlnet=tiny_models["controlnet"],
+        ip_adapter=tiny_models["ip_adapter"],
         ip_adapter_weight="ip-adapter_sd15.safetensors",
-    )  # fmt: skip
+    )
     config = DiffusionConfig(steps=3, resolution=64, scheduler="lcm", guidance=1.0, blend="full")
     renderer = DiffusionRenderer(weights, config, base=BaseFrames(None))
     processors = {type(p).__name__ for p in renderer.pipe.unet.attn_processors.values()}
     assert any(name.startswith("IPAdapterAttnProcessor") for name in processors)
-    assert renderer.pipe.image_encoder is not None and type(renderer.pipe.scheduler).__name__ == "LCMScheduler"
-    job = OfflineJob(source=portrait, driving=driving_with_audio, output=tmp_path / "resumed.mp4",
-                     work=tmp_path / "work", size=128, max_frames=3, progress=False)  # fmt: skip
+    assert (
+        renderer.pipe.image_encoder is not None and type(renderer.pipe.scheduler).__name__ == "LCMScheduler"
+    )
+    job = OfflineJob(
+        source=portrait,
+        driving=driving_with_audio,
+        output=tmp_path / "resumed.mp4",
+        work=tmp_path / "work",
+        size=128,
+        max_frames=3,
+        progress=False,
+    )
 
     class Interrupt(Exception):
         pass
@@ -73,13 +109,24 @@ def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait,
 def test_animatediff_windows(tmp_path, tiny_models, portrait, driving_with_audio):
     from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
 
-    weights = DiffusionWeights(model=tiny_models["sd15"], controlnet=tiny_models["controlnet"],
-                               motion_adapter=tiny_models["motion_adapter"])  # fmt: skip
-    renderer = DiffusionRenderer(weights, DiffusionConfig(steps=3, resolution=64, window=2, overlap=1),
-                                 base=BaseFrames(None))  # fmt: skip
+    weights = DiffusionWeights(
+        model=tiny_models["sd15"],
+        controlnet=tiny_models["controlnet"],
+        motion_adapter=tiny_models["motion_adapter"],
+    )
+    renderer = DiffusionRenderer(
+        weights, DiffusionConfig(steps=3, resolution=64, window=2, overlap=1), base=BaseFrames(None)
+    )
     assert type(renderer.pipe).__name__ == "AnimateDiffVideoToVideoControlNetPipeline"
-    job = OfflineJob(source=portrait, driving=driving_with_audio, output=tmp_path / "animatediff.mp4",
-                     work=tmp_path / "work", size=128, max_frames=3, progress=False)  # fmt: skip
+    job = OfflineJob(
+        source=portrait,
+        driving=driving_with_audio,
+        output=tmp_path / "animatediff.mp4",
+        work=tmp_path / "work",
+        size=128,
+        max_frames=3,
+        progress=False,
+    )
     assert run_job(job, renderer).computed == 3
     assert len(_frames(job.output)) == 3
 
@@ -87,11 +134,32 @@ def test_animatediff_windows(tmp_path, tiny_models, portrait, driving_with_audio
 @pytest.mark.parametrize("kind", ["wan_animate", "wan_vace"])
 def test_video_model_cli(tmp_path, tiny_models, portrait, driving_with_audio, kind):
     out = tmp_path / f"{kind}.mp4"
-    code = main([
-        "render", "--mode", "video", "--source", str(portrait), "--driving", str(driving_with_audio),
-        "--out", str(out), "--size", "128", "--max-frames", "3", "--no-progress", "--model", str(tiny_models[kind]),
-        "--resolution", "32", "--steps", "2", "--window", "5",
-    ])  # fmt: skip
+    code = main(
+        [
+            "render",
+            "--mode",
+            "video",
+            "--source",
+            str(portrait),
+            "--driving",
+            str(driving_with_audio),
+            "--out",
+            str(out),
+            "--size",
+            "128",
+            "--max-frames",
+            "3",
+            "--no-progress",
+            "--model",
+            str(tiny_models[kind]),
+            "--resolution",
+            "32",
+            "--steps",
+            "2",
+            "--window",
+            "5",
+        ]
+    )
     assert code == 0
     assert len(_frames(out)) == 3 and _has_audio(out)
 
@@ -99,12 +167,21 @@ def test_video_model_cli(tmp_path, tiny_models, portrait, driving_with_audio, ki
 def test_video_model_resumes_by_segment(tmp_path, tiny_models, portrait, driving_with_audio):
     from engines.offline.video import VideoConfig, VideoModelRenderer
 
-    renderer = VideoModelRenderer(tiny_models["wan_vace"], VideoConfig(steps=2, resolution=32, window=5, overlap=2))
+    renderer = VideoModelRenderer(
+        tiny_models["wan_vace"], VideoConfig(steps=2, resolution=32, window=5, overlap=2)
+    )
     calls = []
     original = renderer.render
     renderer.render = lambda frames: calls.append([f.index for f in frames]) or original(frames)
-    job = OfflineJob(source=portrait, driving=driving_with_audio, output=tmp_path / "vace.mp4",
-                     work=tmp_path / "work", size=128, max_frames=6, progress=False)  # fmt: skip
+    job = OfflineJob(
+        source=portrait,
+        driving=driving_with_audio,
+        output=tmp_path / "vace.mp4",
+        work=tmp_path / "work",
+        size=128,
+        max_frames=6,
+        progress=False,
+    )
 
     class Interrupt(Exception):
         pass
@@ -122,8 +199,21 @@ def test_video_model_resumes_by_segment(tmp_path, tiny_models, portrait, driving
 
 
 def test_missing_weights_fail_clearly(tmp_path, portrait, driving_with_audio, capsys):
-    code = main(["render", "--mode", "video", "--source", str(portrait), "--driving", str(driving_with_audio),
-                 "--out", str(tmp_path / "x.mp4"), "--model", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "render",
+            "--mode",
+            "video",
+            "--source",
+            str(portrait),
+            "--driving",
+            str(driving_with_audio),
+            "--out",
+            str(tmp_path / "x.mp4"),
+            "--model",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     error = capsys.readouterr().err
     assert "model_index.json" in error and "transformer/config.json" in error

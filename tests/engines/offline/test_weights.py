@@ -21,12 +21,25 @@ def _touch(folder, *names):
 
 def test_error_names_each_missing_file_and_the_repository(tmp_path):
     sd = tmp_path / "sd"
-    _touch(sd, "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors",
-           "vae/config.json", "text_encoder/config.json", "text_encoder/model.safetensors",
-           "tokenizer/vocab.json", "scheduler/scheduler_config.json")  # fmt: skip
+    _touch(
+        sd,
+        "model_index.json",
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.fp16.safetensors",
+        "vae/config.json",
+        "text_encoder/config.json",
+        "text_encoder/model.safetensors",
+        "tokenizer/vocab.json",
+        "scheduler/scheduler_config.json",
+    )
     with pytest.raises(LivePuppetError) as caught:
-        check_weights([("--model", SD15, sd), ("--controlnet", CONTROLNET, None),
-                       ("--ip-adapter", ip_adapter_spec("ip-adapter_sd15.safetensors"), tmp_path / "absent")])  # fmt: skip
+        check_weights(
+            [
+                ("--model", SD15, sd),
+                ("--controlnet", CONTROLNET, None),
+                ("--ip-adapter", ip_adapter_spec("ip-adapter_sd15.safetensors"), tmp_path / "absent"),
+            ]
+        )
     message = str(caught.value)
     assert "vae/diffusion_pytorch_model.safetensors" in message  # the one file the SD folder lacks
     assert "unet/diffusion_pytorch_model" not in message  # an fp16 variant counts as present
@@ -39,11 +52,18 @@ def test_error_names_each_missing_file_and_the_repository(tmp_path):
 
 def test_complete_folders_pass_and_sharded_weights_count(tmp_path):
     vace = tmp_path / "vace"
-    _touch(vace, "model_index.json", "transformer/config.json",
-           "transformer/diffusion_pytorch_model-00001-of-00002.safetensors", "vae/config.json",
-           "vae/diffusion_pytorch_model.safetensors", "text_encoder/config.json",
-           "text_encoder/model-00001-of-00003.safetensors", "tokenizer/spiece.model",
-           "scheduler/scheduler_config.json")  # fmt: skip
+    _touch(
+        vace,
+        "model_index.json",
+        "transformer/config.json",
+        "transformer/diffusion_pytorch_model-00001-of-00002.safetensors",
+        "vae/config.json",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/config.json",
+        "text_encoder/model-00001-of-00003.safetensors",
+        "tokenizer/spiece.model",
+        "scheduler/scheduler_config.json",
+    )
     check_weights([("--model", WAN_VACE, vace)])
 
 
