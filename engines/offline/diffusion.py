@@ -6,7 +6,7 @@ Per frame (or per AnimateDiff window):
    engine can be built), resized to the generation size (the portrait fitted to ``resolution``);
 2. the control image is the retargeted landmarks drawn as the ControlNet's face mesh
    (:mod:`engines.offline.conditioning`);
-3. identity comes from the source portrait through IP-Adapter (when given);
+3. identity comes from a face crop of the source portrait through IP-Adapter (when given);
 4. ``StableDiffusionControlNetImg2ImgPipeline`` denoises from ``strength``, with the same seed every frame
    (shared noise keeps the texture from boiling); with a motion adapter, windows of frames go through
    ``AnimateDiffVideoToVideoControlNetPipeline`` instead (temporal attention across the window);
@@ -31,6 +31,7 @@ from engines.offline.colour import ColourMatcher
 from engines.offline.conditioning import draw_face_mesh
 from engines.offline.driving import DrivingFrame
 from engines.offline.images import from_unit, generation_size, to_pil
+from engines.offline.pose import face_crop
 from engines.offline.weights import (
     CONTROLNET,
     LCM_LORA,
@@ -56,6 +57,7 @@ SCHEDULERS = {
     "lcm": "LCMScheduler",
 }
 DEFAULT_IP_ADAPTER_WEIGHT = "ip-adapter-plus-face_sd15.safetensors"
+IDENTITY_SIDE = 256  # the identity crop handed to IP-Adapter (its CLIP encoder resizes to 224)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +223,9 @@ class DiffusionRenderer:
         self.size = generation_size(width, height, self.config.resolution, multiple)
         self.scale = (self.size[0] / width, self.size[1] / height)
         self.portrait = portrait
-        self.identity = to_pil(portrait) if self.weights.ip_adapter is not None else None
+        # IP-Adapter (the face variants especially) reads identity from a face crop, as it was trained.
+        identity = face_crop(portrait, face.landmarks, IDENTITY_SIDE, margin=1.3)
+        self.identity = to_pil(identity) if self.weights.ip_adapter is not None else None
         self.colour = ColourMatcher(portrait, self.config.colour_match)
         self.base.prepare(portrait, face)
 
