@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engines.base import LivePuppetError
+from realtime.stages import FrameSource
 from realtime.video_io import VideoReader, VideoWriter
 
 
@@ -53,8 +54,10 @@ def test_round_trip_keeps_frames_rate_and_audio(tmp_path):
     assert writer.duration == pytest.approx(30 / 25)
 
     with VideoReader(path) as reader:
+        assert isinstance(reader, FrameSource)
         assert reader.fps == pytest.approx(25.0)
         assert reader.size == (96, 64)
+        assert reader.frame_count == 30
         decoded = list(reader)
     assert not reader.truncated
     assert len(decoded) == 30
