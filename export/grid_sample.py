@@ -72,7 +72,7 @@ def trilinear_grid_sample(volume: torch.Tensor, grid: torch.Tensor) -> torch.Ten
                 term = table.index_select(0, index) * weight  # (N*P, C)
                 out = term if out is None else out + term
     # (N*P, C) -> (N, C, Do, Ho, Wo)
-    return out.reshape(n, points, c).transpose(1, 2).reshape(n, c, do, ho, wo)
+    return out.reshape(n, points, c).transpose(1, 2).reshape(n, c, do, ho, wo).contiguous()
 
 
 def _axis_weights(coord: torch.Tensor, low: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:

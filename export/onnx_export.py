@@ -1,0 +1,91 @@
+"""torch -> ONNX for the neural engine's graphs (:mod:`export.graphs`), checked and shape-inferred.
+
+Opset 20: the lowest with a 5-D ``GridSample`` (used only when ``plugin_free_grid_sample`` is off) and one
+that onnxruntime >= 1.17 and TensorRT 10's parser read. With the plugin-free grid sample (the default) the
+graphs use only ops TensorRT builds natively, so the same files serve onnxruntime and TensorRT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from export.graphs import GRAPHS, GraphSpec, graph_module
+from export.grid_sample import exportable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportConfig:
+    opset: int = 20
+    plugin_free_grid_sample: bool = True  # False: native 5-D GridSample (onnxruntime only, not TensorRT)
+
+    @property
+    def tag(self) -> str:
+        """Distinguishes exports of the same weights made with different settings."""
+        return f"opset{self.opset}-{'pf' if self.plugin_free_grid_sample else 'native'}gs"
+
+
+def export_graph(spec: GraphSpec, networks, path: Path, config: ExportConfig = ExportConfig()) -> Path:
+    """Export one graph to ``path`` (fixed shapes, fp32), then run the ONNX checker and shape inference."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    module = graph_module(spec, networks)
+    example = tuple(torch.zeros(shape) for shape in spec.inputs.values())
+    start = time.perf_counter()
+    tmp = path.with_suffix(".tmp.onnx")
+    with exportable(config.plugin_free_grid_sample), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            module,
+            example,
+            input_names=list(spec.inputs),
+            output_names=list(spec.outputs),
+            opset_version=config.opset,
+            dynamo=True,
+            external_data=False,
+            optimize=True,
+            verbose=False,
+        )
+    program.save(str(tmp))
+    onnx.checker.check_model(str(tmp), full_check=False)
+    onnx.shape_inference.infer_shapes_path(str(tmp), str(tmp), check_type=True, strict_mode=True)
+    _check_io(onnx.load(str(tmp), load_external_data=False), spec)
+    tmp.replace(path)
+    log.info("exported %s -> %s (%.1f s, %.0f MB)", spec.name, path, time.perf_counter() - start,
+             path.stat().st_size / 1e6)  # fmt: skip
+    return path
+
+
+def _check_io(model, spec: GraphSpec) -> None:
+    inputs = [i.name for i in model.graph.input]
+    outputs = [o.name for o in model.graph.output]
+    if inputs != list(spec.inputs) or outputs != list(spec.outputs):
+        raise RuntimeError(f"{spec.name}: exported I/O {inputs} -> {outputs} differs from the spec")
+    gridsample = [n for n in model.graph.node if n.op_type == "GridSample"]
+    for node in gridsample:
+        log.debug("%s: native GridSample node %s", spec.name, node.name)
+
+
+def export_all(networks, out_dir: Path, config: ExportConfig = ExportConfig(),
+               names: tuple[str, ...] = tuple(GRAPHS)) -> dict[str, Path]:  # fmt: skip
+    """Export the named graphs into ``out_dir/<name>.onnx``."""
+    out_dir = Path(out_dir)
+    return {name: export_graph(GRAPHS[name], networks, out_dir / f"{name}.onnx", config) for name in names}
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
