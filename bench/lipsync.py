@@ -142,18 +142,18 @@ def latency(config: MouthConfig, block_size: int = 160, device: str | int | None
     }
     device_ms = _device_input_latency_ms(rate, block_size, device)
     result["device_input_ms"] = device_ms
-    result["total_ms"] = sum(v for k, v in result.items() if k in ("block_ms", "model_response_ms",
-                             "processing_per_block_ms") or (k == "device_input_ms" and v is not None))  # fmt: skip
+    parts = ("block_ms", "model_response_ms", "processing_per_block_ms", "device_input_ms")
+    result["total_ms"] = sum(result[k] for k in parts if result[k] is not None)
     return result
 
 
-def _device_input_latency_ms(rate: int, block_size: int) -> float | None:
-    """PortAudio's input latency for the default microphone, or None without PortAudio or a microphone."""
+def _device_input_latency_ms(rate: int, block_size: int, device: str | int | None) -> float | None:
+    """PortAudio's input latency for the microphone, or None without PortAudio or a microphone."""
     try:
         import sounddevice as sd
 
         with sd.InputStream(
-            samplerate=rate, blocksize=block_size, channels=1, dtype="float32", latency="low"
+            device=device, samplerate=rate, blocksize=block_size, channels=1, dtype="float32", latency="low"
         ) as s:
             return 1e3 * float(s.latency)
     except Exception as exc:  # noqa: BLE001 - no PortAudio, no device: reported, not fatal
