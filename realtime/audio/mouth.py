@@ -29,8 +29,8 @@ class AudioMouthConfig:
     mode: Literal["replace", "mix"] = "replace"
     strength: float = 1.0
     # Offline: read the track this many seconds ahead, compensating the causal model's delay (its step
-    # response, ~20 ms, measured by bench.lipsync), so the rendered mouth moves with the sound track.
-    lookahead: float = 0.02
+    # response, ~10 ms, measured by bench.lipsync), so the rendered mouth moves with the sound track.
+    lookahead: float = 0.01
     model: MouthConfig = field(default_factory=MouthConfig)
 
 
@@ -108,7 +108,7 @@ class AudioMouth:
 
     def modify(self, motion: Motion, timestamp: float) -> Motion:
         params = mouth_params(self.state_at(timestamp), self.config.strength)
-        if self.config.mode == "replace":
+        if self.config.mode == "replace" and np.any(motion.expression):
             keep = 1.0 - self.config.strength * rig_for(motion.neutral).mouth_region[:, None]  # (478, 1)
             motion = dataclasses.replace(
                 motion, expression=(motion.expression * np.clip(keep, 0, 1)).astype(np.float32)
