@@ -14,9 +14,9 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,10 @@ class EngineKey:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
 
     @staticmethod
-    def from_json(text: str) -> "EngineKey":
+    def from_json(text: str) -> EngineKey:
         return EngineKey(**json.loads(text))
 
-    def differences(self, other: "EngineKey") -> list[str]:
+    def differences(self, other: EngineKey) -> list[str]:
         return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
 
@@ -64,7 +64,10 @@ class EngineCache:
 
     def timing_cache_path(self, key: EngineKey) -> Path:
         """One TensorRT timing cache per GPU model and TensorRT version (shared by all graphs)."""
-        return self.directory / f"timing-{_slug(key.gpu_name)}-sm{_slug(key.compute_capability)}-trt{_slug(key.tensorrt_version)}.cache"
+        return (
+            self.directory
+            / f"timing-{_slug(key.gpu_name)}-sm{_slug(key.compute_capability)}-trt{_slug(key.tensorrt_version)}.cache"
+        )
 
     def lookup(self, graph: str, key: EngineKey) -> Path | None:
         """The engine file if one exists for exactly ``key``; None (with the reason logged) otherwise."""
@@ -78,7 +81,9 @@ class EngineCache:
             return None
         changed = stored.differences(key)
         if changed:
-            log.info("%s: cached engine was built for a different %s; rebuilding", engine.name, ", ".join(changed))
+            log.info(
+                "%s: cached engine was built for a different %s; rebuilding", engine.name, ", ".join(changed)
+            )
             return None
         return engine
 

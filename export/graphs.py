@@ -24,8 +24,8 @@ Source side (once per portrait): appearance + motion. Per frame: motion, stitchi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -103,7 +103,9 @@ def grid_sample(
         and not align_corners
     ):
         return trilinear_grid_sample(volume, grid)
-    return _ORIGINAL_GRID_SAMPLE(volume, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    return _ORIGINAL_GRID_SAMPLE(
+        volume, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners
+    )
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ import torch
 
 from engines.base import LivePuppetError
 from export.engine_cache import EngineCache, default_cache_dir
-from export.graphs import GRAPHS, GraphSpec, as_output_dict, graph_module
+from export.graphs import GRAPHS, GraphSpec, graph_module
 from export.onnx_export import ExportConfig, export_all
 from export.runners import OnnxRuntimeRunner, Runner, TorchRunner
 
@@ -62,7 +62,9 @@ def resolve_runtime(runtime: str, device: str = "auto", precision: str = "fp32")
         if precision == "bf16":
             raise LivePuppetError("the trt runtime supports --precision fp32 or fp16")
     if runtime == "onnx" and precision != "fp32":
-        raise LivePuppetError("the onnx runtime runs fp32 graphs; use --runtime torch or trt for reduced precision")
+        raise LivePuppetError(
+            "the onnx runtime runs fp32 graphs; use --runtime torch or trt for reduced precision"
+        )
     if runtime == "torch" and precision == "fp16" and device != "cuda":
         raise LivePuppetError("fp16 is a GPU path; on the CPU use --precision bf16")
     return RuntimeChoice(runtime, device, precision)
@@ -125,9 +127,12 @@ def onnx_dir_for(weights: Path, cache_dir: Path, config: ExportConfig) -> Path:
     return Path(cache_dir) / "onnx" / f"{weights_digest(weights)}-{config.tag}"
 
 
-def ensure_onnx(weights: Path, out_dir: Path, config: ExportConfig = ExportConfig(), networks=None) -> dict[str, Path]:
+def ensure_onnx(
+    weights: Path, out_dir: Path, config: ExportConfig | None = None, networks=None
+) -> dict[str, Path]:
     """The seven ONNX files in ``out_dir``, exporting those missing (loading the weights only then)."""
     out_dir = Path(out_dir)
+    config = config or ExportConfig()
     paths = {name: out_dir / f"{name}.onnx" for name in GRAPHS}
     missing = tuple(name for name, path in paths.items() if not path.is_file())
     if missing:
@@ -149,8 +154,14 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
         networks = load_networks(weights, choice.device)
         autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(choice.precision)
         return {
-            name: TorchRunner(graph_module(spec, networks), spec.inputs, spec.outputs, device=choice.device,
-                              autocast=None if spec.gflops < 0.01 else autocast, name=f"torch-{name}")  # fmt: skip
+            name: TorchRunner(
+                graph_module(spec, networks),
+                spec.inputs,
+                spec.outputs,
+                device=choice.device,
+                autocast=None if spec.gflops < 0.01 else autocast,
+                name=f"torch-{name}",
+            )
             for name, spec in GRAPHS.items()
         }  # the MLPs stay fp32, as in the official app
     paths = ensure_onnx(weights, onnx_dir_for(weights, cache_dir, ExportConfig()))
@@ -163,7 +174,9 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
     runners = {}
     for name, path in paths.items():
         fp16 = choice.precision == "fp16" and GRAPHS[name].gflops >= 0.01
-        runners[name] = TensorRTRunner(cached_engine(path, engines, fp16=fp16), name=f"trt{trt.__version__}-{name}")
+        runners[name] = TensorRTRunner(
+            cached_engine(path, engines, fp16=fp16), name=f"trt{trt.__version__}-{name}"
+        )
     return runners
 
 
@@ -172,7 +185,9 @@ def runtime_networks(runners: dict[str, Runner], device: str | torch.device):
     from engines.liveportrait.checkpoints import LivePortraitNetworks
 
     device = torch.device(device)
-    return LivePortraitNetworks(**{spec.network: GraphCall(spec, runners[name], device) for name, spec in GRAPHS.items()})
+    return LivePortraitNetworks(
+        **{spec.network: GraphCall(spec, runners[name], device) for name, spec in GRAPHS.items()}
+    )
 
 
 def load_runtime_networks(weights: Path, runtime: str = "auto", device: str = "auto", precision: str = "fp32",
@@ -180,11 +195,7 @@ def load_runtime_networks(weights: Path, runtime: str = "auto", device: str = "a
     """The engine's entry point: networks for ``weights`` on the chosen runtime, and the choice made."""
     choice = resolve_runtime(runtime, device, precision)
     runners = build_runners(Path(weights), choice, cache_dir)
-    log.info("liveportrait networks on %s", ", ".join(sorted({r.name.split("-")[0] for r in runners.values()})))
+    log.info(
+        "liveportrait networks on %s", ", ".join(sorted({r.name.split("-")[0] for r in runners.values()}))
+    )
     return runtime_networks(runners, choice.device), choice
-
-
-def infer_graph(runner: Runner, spec: GraphSpec, feed) -> dict[str, torch.Tensor]:
-    """Convenience for tests and benchmarks: run and key the result by output name."""
-    result = runner.infer(feed)
-    return as_output_dict(spec, tuple(result[name] for name in spec.outputs))

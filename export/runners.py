@@ -15,13 +15,17 @@ import contextlib
 import logging
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from engines.base import LivePuppetError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ class Runner(ABC):
     def close(self) -> None:
         """Release the session / engine. Idempotent."""
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -131,7 +135,9 @@ class OnnxRuntimeRunner(Runner):
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise LivePuppetError("the onnx runtime needs onnxruntime: pip install 'livepuppet[export]'") from exc
+            raise LivePuppetError(
+                "the onnx runtime needs onnxruntime: pip install 'livepuppet[export]'"
+            ) from exc
         if device not in ORT_PROVIDERS:
             raise LivePuppetError(f"onnxruntime device must be cpu or cuda, not {device!r}")
         self.path = Path(path)

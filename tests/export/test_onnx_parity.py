@@ -28,11 +28,16 @@ def reference_feeds(reference_dir: Path) -> dict[str, list[dict[str, np.ndarray]
     w = _vectors(reference_dir, "warping_module")
     g = _vectors(reference_dir, "spade_generator")
     s = _vectors(reference_dir, "stitching_retargeting_module")
-    mlp = {name: [{"x": s[f"in_{name}"][i : i + 1]} for i in range(len(s[f"in_{name}"]))] for name in ("stitching", "lip", "eye")}
+    mlp = {
+        name: [{"x": s[f"in_{name}"][i : i + 1]} for i in range(len(s[f"in_{name}"]))]
+        for name in ("stitching", "lip", "eye")
+    }
     return {
         "appearance": [{"image": f["in_image"]}],
         "motion": [{"image": m["in_image"]}],
-        "warping": [{"feature": w["in_feature_3d"], "kp_source": w["in_kp_source"], "kp_driving": w["in_kp_driving"]}],
+        "warping": [
+            {"feature": w["in_feature_3d"], "kp_source": w["in_kp_source"], "kp_driving": w["in_kp_driving"]}
+        ],
         "generator": [{"features": g["in_feature"]}],
         **{name: rows[:2] for name, rows in mlp.items()},
     }
@@ -72,7 +77,9 @@ def test_runtime_networks_are_drop_in(onnx_files, export_networks, reference_dir
     from engines.liveportrait.motion import MotionOutput
     from export.networks import runtime_networks
 
-    runners = {name: OnnxRuntimeRunner(path) for name, path in onnx_files.items() if name in ("motion", "stitching")}
+    runners = {
+        name: OnnxRuntimeRunner(path) for name, path in onnx_files.items() if name in ("motion", "stitching")
+    }
     networks = runtime_networks({**{n: None for n in GRAPHS}, **runners}, "cpu")
     image = torch.from_numpy(_vectors(reference_dir, "motion_extractor")["in_image"])
     out = networks.motion(image)
