@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
     options = EngineOptions(weights=args.weights, output_size=args.render_size)
     with LiveSession(
         portrait=args.source, engine=args.engine, options=options, open_source=video_opener(args.driving, loop=True),
-        sinks=sinks, smoothing=args.smooth, config=LiveConfig(fps=args.fps),
+        sinks=sinks, smoothing=args.smooth, config=LiveConfig(fps=args.fps, blas_threads=args.blas_threads or None),
     ) as session:  # fmt: skip
         loop = session.loop
         monitor = ResourceMonitor(loop, interval=10.0 if args.soak else 1.0)
@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> dict:
         "engine": args.engine,
         "render_size": args.render_size,
         "fps_target": args.fps,
+        "blas_threads": args.blas_threads or "default",
         "seconds": summary["seconds"],
         "achieved_fps": null["fresh_fps"],
         "render_fps": summary["render_fps"],
@@ -176,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-size", type=int, default=512)
     parser.add_argument("--fps", type=float, default=30.0, help="output rate of the sinks")
     parser.add_argument("--smooth", type=float, default=0.3)
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="numpy's OpenBLAS pool size during the run; 0 leaves it alone (default: %(default)s)",
+    )
     parser.add_argument("--record", type=Path, help="keep the file sink's mp4 here (default: a temp file)")
     parser.add_argument("--json", type=Path, metavar="OUT.json")
     args = parser.parse_args(argv)

@@ -39,6 +39,9 @@ class LiveConfig:
     stall: StallConfig = field(default_factory=StallConfig)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     join_timeout: float = 2.0  # seconds each thread gets to stop
+    # numpy's OpenBLAS pool while the loop runs (its busy-waiting workers fight the loop's own threads);
+    # None leaves it alone. Applied by LiveSession.
+    blas_threads: int | None = 1
 
 
 class LiveLoop:

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from engines.base import EngineOptions, create_engine
+from engines.base import Engine, EngineOptions, create_engine
 from realtime.driver import DriverConfig, MotionDriver
+from realtime.live.blas import blas_threads, limit_blas_threads
 from realtime.live.capture import CameraRequest, CameraSource, VideoFileSource
 from realtime.live.controls import LiveControls
 from realtime.live.loop import LiveConfig, LiveLoop
@@ -48,11 +49,16 @@ class LiveSession:
         controls: LiveControls | None = None,
         config: LiveConfig | None = None,
     ):
+        config = config or LiveConfig()
         image, face = load_portrait(portrait, options.output_size)
-        self.engine = create_engine(engine, options)
+        self._blas_before = blas_threads() if config.blas_threads is not None else None
+        if config.blas_threads is not None:
+            limit_blas_threads(config.blas_threads)
+        self.engine: Engine | None = None
         self.driver: MotionDriver | None = None
         self.loop: LiveLoop | None = None
         try:
+            self.engine = create_engine(engine, options)
             self.state = self.engine.prepare(image, face)
             self.driver = MotionDriver(DriverConfig(smoothing=smoothing))
         except BaseException:
@@ -60,7 +66,7 @@ class LiveSession:
             raise
         self.loop = LiveLoop(
             engine=self.engine, state=self.state, driver=self.driver, open_source=open_source, sinks=sinks,
-            modifiers=modifiers, controls=controls, config=config or LiveConfig(),
+            modifiers=modifiers, controls=controls, config=config,
         )  # fmt: skip
 
     def run(self, duration: float | None = None) -> dict:
@@ -73,7 +79,10 @@ class LiveSession:
             self.loop.stop()
         if self.driver is not None:
             self.driver.close()
-        self.engine.close()
+        if self.engine is not None:
+            self.engine.close()
+        if self._blas_before is not None:
+            limit_blas_threads(self._blas_before)
 
     def __enter__(self) -> LiveSession:  # noqa: PYI034
         return self
