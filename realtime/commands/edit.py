@@ -88,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
         raise LivePuppetError(f"--out {args.out}: use an image file name ({', '.join(IMAGE_SUFFIXES)})")
     if args.out.resolve() == args.source.resolve():
         raise LivePuppetError(f"the output {args.out} would overwrite the source; choose another name")
+    if args.engine != "warp" and any(
+        getattr(params, name) for name in ExpressionParams.names() if name not in ("pitch", "yaw", "roll")
+    ):
+        log.warning("the %s engine may apply only the head angles of this edit (it does not read landmark "
+                    "expressions)", args.engine)  # fmt: skip
     image, face = load_portrait(args.source, args.size)
     engine = create_engine(args.engine, EngineOptions(weights=args.weights, output_size=args.size))
     try:
