@@ -62,9 +62,10 @@ class LivePortraitEngine:
     def __init__(self, pipeline: LivePortraitPipeline):
         self.pipeline = pipeline
         self._cropper = crop.DrivingCropper()
-        self._reference_key: tuple[int, int] | None = None  # (id(state), calibration_id)
+        # Caches, compared by identity (the objects are held, so their ids cannot be reused meanwhile).
+        self._reference_key: tuple[LivePortraitState, int] | None = None  # (state, calibration_id)
         self._reference: DrivingReference | None = None
-        self._driving_key: tuple[int, int] | None = None  # (id(image), id(face)) of the last driving frame
+        self._driving_key: tuple[np.ndarray, Face] | None = None  # the last driving frame and face
         self._driving: C.KeypointInfo | None = None
         self._driving_eyes: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -129,7 +130,9 @@ class LivePortraitEngine:
 
     def _driving_keypoints(self, state: LivePortraitState, motion: Motion) -> torch.Tensor:
         reference = self._reference_for(state, motion)
-        driving = self._driving_info(motion) or reference.info
+        driving = self._driving_info(motion)
+        if driving is None:  # no driving face seen since the reference: rest
+            driving = reference.info
         ratios = OpennessRatios(state.eyes, state.lip, self._driving_eyes[0], self._driving_eyes[2])
         return self.pipeline.driving_keypoints(
             state.features, driving, reference, ratios=ratios, lip_delta=state.lip_delta,
@@ -137,12 +140,12 @@ class LivePortraitEngine:
         )  # fmt: skip
 
     def _reference_for(self, state: LivePortraitState, motion: Motion) -> DrivingReference:
-        key = (id(state), motion.calibration_id)
-        if key != self._reference_key or self._reference is None:
+        cached = self._reference_key
+        if cached is None or cached[0] is not state or cached[1] != motion.calibration_id:
             small = crop.reference_crop(motion.reference_image, motion.reference_face.landmarks)
             info = self.pipeline.motion_info(self.pipeline.to_input(small))
             self._reference = self.pipeline.reference(state.features, info)
-            self._reference_key = key
+            self._reference_key = (state, motion.calibration_id)
             self._cropper.reset()
         return self._reference
 
@@ -150,12 +153,12 @@ class LivePortraitEngine:
         """M on this frame's causal crop; the held frame's result again while the face is lost."""
         if motion.driving_face is None:
             return self._driving
-        key = (id(motion.driving_image), id(motion.driving_face))
-        if key != self._driving_key or self._driving is None:
+        cached = self._driving_key
+        if cached is None or cached[0] is not motion.driving_image or cached[1] is not motion.driving_face:
             small = self._cropper.crop(motion.driving_image, motion.driving_face.landmarks)
             self._driving = self.pipeline.motion_info(self.pipeline.to_input(small))
             self._driving_eyes = crop.openness_ratios(motion.driving_face.landmarks)
-            self._driving_key = key
+            self._driving_key = (motion.driving_image, motion.driving_face)
         return self._driving
 
     def _scripted_keypoints(self, state: LivePortraitState, motion: Motion) -> torch.Tensor | None:
