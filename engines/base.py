@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Protocol, runtime_checkable
+from typing import Callable, Literal, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -70,6 +70,9 @@ class Motion:
     reference_image: np.ndarray | None = None  # the calibration frame (neutral)
     reference_face: Face | None = None
     calibration_id: int = 0  # changes whenever the neutral reference is re-taken
+    # Expression parameters applied on top of the driving motion (engines.expressions.ExpressionParams as a
+    # name -> value mapping); engines that cannot read landmark offsets (the neural engine) apply these.
+    edit: Mapping[str, float] | None = None
 
     @staticmethod
     def identity(neutral: np.ndarray) -> "Motion":

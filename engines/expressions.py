@@ -184,20 +184,18 @@ def apply_expression(motion: Motion, params: ExpressionParams) -> Motion:
     rig = rig_for(motion.neutral)
     current = motion.neutral + motion.expression
     expression = motion.expression + expression_field(rig, current, params, rotation)
-    changes = {"rotation": rotation, "expression": expression.astype(np.float32)}
-    if _MOTION_HAS_EDIT:  # engines that do not read landmarks (the neural one) read the parameters
-        changes["edit"] = (edit_of(motion) + params).as_dict()
-    return dataclasses.replace(motion, **changes)
-
-
-# A proposed Motion field ``edit: Mapping[str, float] | None`` carrying the accumulated parameters.
-_MOTION_HAS_EDIT = "edit" in {f.name for f in dataclasses.fields(Motion)}
+    # Engines that do not read landmarks (the neural one) read the accumulated parameters instead.
+    return dataclasses.replace(
+        motion,
+        rotation=rotation,
+        expression=expression.astype(np.float32),
+        edit=(edit_of(motion) + params).as_dict(),
+    )
 
 
 def edit_of(motion: Motion) -> ExpressionParams:
     """The expression parameters applied to ``motion`` so far (neutral when Motion carries none)."""
-    edit = getattr(motion, "edit", None) if _MOTION_HAS_EDIT else None
-    return ExpressionParams(**edit) if edit else ExpressionParams()
+    return ExpressionParams(**motion.edit) if motion.edit else ExpressionParams()
 
 
 class ExpressionModifier:
