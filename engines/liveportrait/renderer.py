@@ -54,6 +54,19 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+def _runtime_networks(options: EngineOptions):
+    """(networks, device) on an exported runtime (ONNX Runtime / TensorRT) through ``export.networks``; the
+    runners apply the precision themselves."""
+    try:
+        from export.networks import load_runtime_networks
+    except ImportError as exc:
+        raise LivePuppetError(f"--runtime {options.runtime} needs the export package ({exc})") from exc
+    networks, choice = load_runtime_networks(
+        options.weights, options.runtime, options.device, options.precision
+    )
+    return networks, torch.device(choice.device)
+
+
 class LivePortraitEngine:
     """Single-threaded. Frames returned by ``render`` are buffers reused by the next call."""
 
@@ -76,9 +89,7 @@ class LivePortraitEngine:
                 "the liveportrait engine needs --weights DIR (see `livepuppet models download`)"
             )
         if options.runtime != "torch":
-            raise LivePuppetError(
-                f"the liveportrait engine runs on the torch runtime here, not {options.runtime!r}"
-            )
+            return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition))
         device = resolve_device(options.device)
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(options.precision)
         if device.type == "cuda" and dtype is None:  # fp32 as the reference vectors: no TF32
