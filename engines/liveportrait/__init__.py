@@ -4,5 +4,5 @@ and the stitching / retargeting MLPs) that loads the official checkpoints.
 Modules: ``blocks``, ``appearance``, ``motion``, ``warping``, ``generator``, ``retargeting`` (networks);
 ``layout``, ``checkpoints``, ``synthetic`` (weights); ``composition``, ``pipeline`` (per-frame maths);
 ``crop``, ``renderer``, ``engine`` (the engine); ``commands`` (``livepuppet models``).
-Only ``engine``, ``layout`` and ``synthetic`` import without torch.
+``engine``, ``layout``, ``synthetic``, ``crop`` and ``commands`` import without torch.
 """

@@ -71,6 +71,7 @@ def uniform_symmetric(stream: int, n: int) -> np.ndarray:
 def generate_state_dict(specs: list[TensorSpec], seed: int) -> dict[str, np.ndarray]:
     """All tensors of one (sub)network, keyed as in ``specs`` (index = sorted-key position)."""
     order = sorted(spec.key for spec in specs)
+    index = {key: i for i, key in enumerate(order)}
     by_key = {spec.key: spec for spec in specs}
     # spectral_u needs its weight_orig and weight_v first: generate it last.
     deferred = [k for k in order if by_key[k].init.kind == "spectral_u"]
@@ -78,7 +79,7 @@ def generate_state_dict(specs: list[TensorSpec], seed: int) -> dict[str, np.ndar
     for key in [k for k in order if by_key[k].init.kind != "spectral_u"] + deferred:
         spec = by_key[key]
         n = math.prod(spec.shape)
-        stream = seed * 65536 + order.index(key)
+        stream = seed * 65536 + index[key]
         rule = spec.init
         if rule.kind == "zeros":
             value = np.zeros(spec.shape, np.int64 if spec.dtype == "int64" else np.float32)
