@@ -106,7 +106,7 @@ def write_histogram(loop, path: Path) -> None:
 def run(args: argparse.Namespace) -> dict:
     seconds = SOAK_SECONDS if args.soak else args.seconds
     record = args.record or Path(tempfile.mkdtemp(prefix="livepuppet-bench-")) / "latency.mp4"
-    sinks = {"null": NullSink(), "file": FileSink(record)}
+    sinks = {"null": NullSink(), "file": FileSink(record)} if args.file_sink else {"null": NullSink()}
     options = EngineOptions(weights=args.weights, output_size=args.render_size)
     with LiveSession(
         portrait=args.source, engine=args.engine, options=options, open_source=video_opener(args.driving, loop=True),
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> dict:
         "achieved_fps": null["fresh_fps"],
         "render_fps": summary["render_fps"],
         "latency_ms": null["latency_ms"],
-        "file_latency_ms": summary["sinks"]["file"]["latency_ms"],
+        "file_latency_ms": summary["sinks"]["file"]["latency_ms"] if args.file_sink else None,
         "captured": summary["captured"],
         "dropped": {
             "capture": summary["capture_dropped"],
@@ -182,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="numpy's OpenBLAS pool size during the run; 0 leaves it alone (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-file",
+        dest="file_sink",
+        action="store_false",
+        help="diagnostics: the null sink only (no encoding)",
     )
     parser.add_argument("--record", type=Path, help="keep the file sink's mp4 here (default: a temp file)")
     parser.add_argument("--json", type=Path, metavar="OUT.json")

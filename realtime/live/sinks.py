@@ -134,7 +134,10 @@ class VirtualCameraSink:
 
 class FileSink:
     """Records the live output to an H.264 mp4 (via :class:`realtime.video_io.VideoWriter`) at the loop's
-    frame rate; held frames are written again, so the file plays back in real time."""
+    frame rate; held frames are written again, so the file plays back in real time. Encoding is background
+    work: its thread runs at a lower priority than the ones that set the latency."""
+
+    background = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)

@@ -6,6 +6,8 @@ frame again, so a virtual camera keeps its frame rate while the renderer is stal
 from __future__ import annotations
 
 import logging
+import os
+import platform
 import threading
 import time
 from collections.abc import Sequence
@@ -19,6 +21,20 @@ log = logging.getLogger(__name__)
 
 # After a fresh frame, wait this many periods for the next before re-sending (absorbs capture jitter).
 RESEND_GRACE = 1.5
+# Niceness of the thread feeding a sink marked ``background = True`` (a file encoder): it then yields the
+# CPU to capture, tracking and rendering, which set the latency. Linux only (nice is per thread there).
+BACKGROUND_NICENESS = 10
+
+
+def lower_thread_priority(niceness: int) -> bool:
+    """Make the calling thread nicer (Linux, where nice is per thread and needs no privilege)."""
+    if platform.system() != "Linux":
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError:
+        return False
+    return True
 
 
 class SinkWorker:
@@ -43,6 +59,8 @@ class SinkWorker:
         self.thread.start()
 
     def run(self, stop: threading.Event) -> None:
+        if getattr(self.sink, "background", False) and self.thread is threading.current_thread():
+            lower_thread_priority(BACKGROUND_NICENESS)
         last: RenderedFrame | None = None
         last_was_new = False
         sent_at = time.perf_counter()
