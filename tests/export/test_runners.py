@@ -75,3 +75,14 @@ def test_runtime_selection_on_cpu():
     ):
         with pytest.raises(LivePuppetError):
             resolve_runtime(*bad)
+
+
+def test_torch_runner_bf16_autocast_returns_fp32_close_to_fp32():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 1))
+    x = torch.rand(1, 3, 16, 16)
+    fp32 = TorchRunner(net, ["x"], ["y"]).infer({"x": x})["y"]
+    bf16 = TorchRunner(net, ["x"], ["y"], autocast=torch.bfloat16).infer({"x": x})["y"]
+    assert bf16.dtype == torch.float32
+    diff = float((bf16 - fp32).abs().max())
+    assert 0 < diff < 0.05  # really ran in bf16, and only bf16-rounding far from fp32
