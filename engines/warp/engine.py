@@ -300,8 +300,8 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
         opening = float(np.clip(((target[lower, :2] - target[upper, :2]) @ down).mean(), 0.0, None))
         along = gaze @ (corners / max(width, 1e-6))
         across = gaze @ down
-        along = np.clip(along, -0.22 * width, 0.22 * width)
-        across = np.clip(across, -0.25 * opening, 0.25 * opening)
+        along = np.clip(along, -0.35 * width, 0.35 * width)
+        across = np.clip(across, -0.45 * opening, 0.45 * opening)
         target[iris, :2] = carried + along * corners / max(width, 1e-6) + across * down
 
 
