@@ -93,6 +93,8 @@ class VirtualCameraSink:
     """Frames to a virtual camera via pyvirtualcam: the portrait centred and letterboxed into a 16:9 image,
     never mirrored (people on the call see it the right way round), paced with ``sleep_until_next_frame``."""
 
+    paces = True  # ``send`` sleeps to hold the camera's frame rate
+
     def __init__(self, config: VirtualCameraConfig = VirtualCameraConfig()):
         self.config = config
         self._camera = None

@@ -1,6 +1,8 @@
 """Threads "sink:<name>": each sink is fed from its own newest-wins slot, so a slow sink (a file encoder,
 a window) never delays the others. A sink that receives nothing new within a frame period gets the last
 frame again, so a virtual camera keeps its frame rate while the renderer is stalled, paused or failing.
+Re-sends only fill idle time: a sink slower than the frame rate (an encoder on a busy machine) is not
+kept busy with repeats back to back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # After a fresh frame, wait this many periods for the next before re-sending (absorbs capture jitter).
 RESEND_GRACE = 1.5
+# A re-send also waits this many periods after the previous send returned (sinks marked ``paces = True``
+# sleep inside ``send`` to keep their rate; that sleep is not work and does not count).
+RESEND_IDLE = 0.25
 # Niceness of the thread feeding a sink marked ``background = True`` (a file encoder): it then yields the
 # CPU to capture, tracking and rendering, which set the latency. Linux only (nice is per thread there).
 BACKGROUND_NICENESS = 10
@@ -61,11 +66,14 @@ class SinkWorker:
     def run(self, stop: threading.Event) -> None:
         if getattr(self.sink, "background", False) and self.thread is threading.current_thread():
             lower_thread_priority(BACKGROUND_NICENESS)
+        paces = getattr(self.sink, "paces", False)
         last: RenderedFrame | None = None
         last_was_new = False
         sent_at = time.perf_counter()
         while not stop.is_set():
             deadline = sent_at + self._period * (RESEND_GRACE if last_was_new else 1.0)
+            if not paces:
+                deadline = max(deadline, time.perf_counter() + RESEND_IDLE * self._period)
             item = self.slot.get(
                 timeout=self._period if last is None else max(deadline - time.perf_counter(), 0.0)
             )
