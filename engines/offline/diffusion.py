@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -162,6 +162,10 @@ class DiffusionRenderer:
             needed.append(("--lcm-lora", LCM_LORA, weights.lcm_lora))
         check_weights(needed)
         self.weights, self.config, self.runtime = weights, config, runtime or RuntimeOptions()
+        if self.runtime.attention_slicing and weights.ip_adapter is not None:
+            # Sliced attention processors would replace IP-Adapter's (which carry the image tokens).
+            log.warning("--attention-slicing is ignored with --ip-adapter (their attention processors clash)")
+            self.runtime = replace(self.runtime, attention_slicing=False)
         self.base = base or BaseFrames(None)
         self.animated = weights.motion_adapter is not None
         self.window = config.window if self.animated else 1
@@ -203,7 +207,9 @@ class DiffusionRenderer:
         )
         if self.animated:
             adapter = diffusers.MotionAdapter.from_pretrained(self.weights.motion_adapter, dtype=dtype)
-            pipe = diffusers.AnimateDiffVideoToVideoControlNetPipeline.from_pipe(pipe, motion_adapter=adapter)
+            pipe = diffusers.AnimateDiffVideoToVideoControlNetPipeline.from_pipe(
+                pipe, motion_adapter=adapter, dtype=dtype
+            )
         self.runtime.place(pipe)
         return pipe
 

@@ -65,6 +65,7 @@ def test_diffusion_cli_with_ip_adapter(tmp_path, tiny_models, portrait, driving_
 
 def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait, driving_with_audio):
     from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
+    from engines.offline.weights import RuntimeOptions
 
     weights = DiffusionWeights(
         model=tiny_models["sd15"],
@@ -73,7 +74,11 @@ def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait,
         ip_adapter_weight="ip-adapter_sd15.safetensors",
     )
     config = DiffusionConfig(steps=3, resolution=64, scheduler="lcm", guidance=1.0, blend="full")
-    renderer = DiffusionRenderer(weights, config, base=BaseFrames(None))
+    # Sliced attention would replace IP-Adapter's processors (seen failing on a GPU): it is turned off.
+    renderer = DiffusionRenderer(
+        weights, config, RuntimeOptions(attention_slicing=True), base=BaseFrames(None)
+    )
+    assert not renderer.runtime.attention_slicing
     processors = {type(p).__name__ for p in renderer.pipe.unet.attn_processors.values()}
     assert any(name.startswith("IPAdapterAttnProcessor") for name in processors)
     assert (
