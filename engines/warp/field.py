@@ -92,9 +92,9 @@ def fold_free_alpha(base: np.ndarray, detail: np.ndarray, spacing: tuple[float, 
     determinant ≥ ``margin`` for every smaller α too. det(A + αB) is quadratic in α at each point."""
     c0, c1, c2 = _blend_terms(base, detail, spacing, margin)
     levels = ALPHA_LEVELS[:, None, None]
-    ok = (c0 + c1 * levels + c2 * levels**2) >= 0  # (21, ny, nx)
-    prefix = np.cumprod(ok, axis=0)  # stays 1 while every smaller α was fine
-    return ALPHA_LEVELS[np.maximum(prefix.sum(axis=0) - 1, 0)]
+    bad = (c0 + c1 * levels + c2 * levels**2) < 0  # (21, ny, nx)
+    first_bad = np.where(bad.any(axis=0), np.argmax(bad, axis=0), len(ALPHA_LEVELS))
+    return ALPHA_LEVELS[np.maximum(first_bad - 1, 0)]
 
 
 def fold_free_blend(base: np.ndarray, detail: np.ndarray, spacing: tuple[float, float], margin: float) -> float:
@@ -108,9 +108,12 @@ def fold_free_field(
     """``base + α(x)·detail`` with α(x) = 1 wherever that does not fold and lowered smoothly only around
     the places that would fold (so a fold at the lips does not flatten the eyes). Falls back to one global
     α if the smooth map still folds. Returns the field and the smallest α used."""
+    full = base + detail
+    if determinant(jacobian(full, spacing)).min() >= margin:  # the usual case: nothing folds
+        return full, 1.0
     alpha = fold_free_alpha(base, detail, spacing, margin)
     if alpha.min() >= 1.0:
-        return base + detail, 1.0
+        return full, 1.0
     # Spread each limit over its neighbourhood (erode), then smooth; the gradient of a smooth α adds
     # little to the Jacobian, and the check below catches what it does add.
     spread = cv2.erode(alpha, np.ones((7, 7), np.uint8))
@@ -140,15 +143,18 @@ def invert(
     jac = jacobian(displacement, spacing)
     x = grid - displacement if start is None else start
     residual = np.zeros_like(x)
-    for _ in range(iterations):
+    for iteration in range(iterations):
         # px -> fractional grid index: (p + 0.5) / spacing - 0.5
         ix = (x[..., 0] + 0.5) / spacing[0] - 0.5
         iy = (x[..., 1] + 0.5) / spacing[1] - 0.5
         d = cv2.remap(displacement, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         j = cv2.remap(jac, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         residual = x + d - grid
-        if np.abs(residual).max() < tolerance:
-            return x.astype(np.float32)
+        unconverged = np.count_nonzero(np.abs(residual) > tolerance)
+        # Done when every point has converged, or all but a few in strongly stretched places (those are
+        # filled from their neighbours below).
+        if unconverged == 0 or (unconverged < 0.002 * residual.size and iteration >= 2):
+            break
         det = determinant(j)
         det = np.where(np.abs(det) < 1e-3, 1e-3, det)
         step_x = (j[..., 3] * residual[..., 0] - j[..., 1] * residual[..., 1]) / det
