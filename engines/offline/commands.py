@@ -210,13 +210,6 @@ def build_renderer(args):
     raise LivePuppetError(f"unknown offline mode {args.mode!r}")
 
 
-def _modifiers(args) -> list:
-    """The render command's motion modifiers (--timeline, --audio), built the way it builds them."""
-    from realtime.commands import render as render_command
-
-    return render_command._modifiers(args)
-
-
 def run_render(args) -> int:
     """``livepuppet render --mode diffusion|video``: render, print a summary, return the exit code."""
     from engines.offline.job import OfflineJob, run_job
@@ -224,7 +217,9 @@ def run_render(args) -> int:
     for path, what in ((args.source, "source image"), (args.driving, "driving video")):
         if not Path(path).is_file():
             raise LivePuppetError(f"{what} not found: {path}")
-    modifiers = _modifiers(args)
+    from realtime.commands.render import motion_modifiers
+
+    modifiers = motion_modifiers(args)
     renderer = build_renderer(args)
     job = OfflineJob(
         source=Path(args.source),

@@ -118,19 +118,15 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _modifiers(args: argparse.Namespace) -> list:
+def motion_modifiers(args: argparse.Namespace) -> list:
+    """The motion modifiers asked for on the command line: --timeline, then --audio (speech mouth)."""
+    from engines.timeline import Timeline
+    from realtime.audio import AudioMouth
+
     modifiers = []
     if args.timeline is not None:
-        try:
-            from engines.timeline import Timeline
-        except ImportError as exc:
-            raise LivePuppetError(f"--timeline is not available in this build ({exc})") from exc
         modifiers.append(Timeline.load(args.timeline))
     if args.audio is not None:
-        try:
-            from realtime.audio import AudioMouth
-        except ImportError as exc:
-            raise LivePuppetError(f"--audio is not available in this build ({exc})") from exc
         modifiers.append(AudioMouth.from_file(args.audio))
     return modifiers
 
@@ -161,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         progress=args.progress,
     )
-    summary = render_video(request, modifiers=_modifiers(args))
+    summary = render_video(request, modifiers=motion_modifiers(args))
     for line in summary.lines():
         print(line)
     return 0
