@@ -35,7 +35,7 @@ import torch
 
 from engines.base import LivePuppetError
 from export.graphs import GRAPHS
-from export.networks import RuntimeChoice, build_runners, runtime_networks
+from export.networks import REDUCED_GRAPHS, RuntimeChoice, build_runners, runtime_networks
 from export.runners import Runner, default_threads
 
 log = logging.getLogger("bench.runtimes")
@@ -106,6 +106,9 @@ def run_config(weights: Path, choice: RuntimeChoice, repeats: int, cache: Path) 
     """Whole-frame and per-graph latency of one configuration, and its last output image."""
     from engines.liveportrait.pipeline import LivePortraitPipeline
 
+    if choice.device == "cuda":  # fp32 means fp32: no TF32 in convs or matmuls
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     start = time.perf_counter()
     runners = {k: TimedRunner(r) for k, r in build_runners(weights, choice, cache).items()}
     setup = time.perf_counter() - start
@@ -146,7 +149,10 @@ def run_config(weights: Path, choice: RuntimeChoice, repeats: int, cache: Path) 
 
 
 def label(choice: RuntimeChoice) -> str:
-    return f"{choice.runtime}-{choice.device}-{choice.precision}"
+    name = f"{choice.runtime}-{choice.device}-{choice.precision}"
+    if choice.precision != "fp32" and choice.reduced_graphs != REDUCED_GRAPHS:
+        name += ":" + ",".join(choice.reduced_graphs)
+    return name
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -204,10 +210,12 @@ def grid_sample_costs(repeats: int, threads: int) -> dict:
     return out
 
 
-def configurations(bf16: str) -> list[RuntimeChoice]:
+def configurations(bf16: str, bf16_sets: list[str]) -> list[RuntimeChoice]:
     configs = [RuntimeChoice("torch", "cpu", "fp32"), RuntimeChoice("onnx", "cpu", "fp32")]
     if bf16 == "on" or (bf16 == "auto" and cpu_has_bf16()):
-        configs.append(RuntimeChoice("torch", "cpu", "bf16"))
+        for graphs in bf16_sets:
+            reduced = REDUCED_GRAPHS if graphs == "all" else tuple(graphs.split(","))
+            configs.append(RuntimeChoice("torch", "cpu", "bf16", reduced))
     if torch.cuda.is_available():
         configs += [RuntimeChoice("torch", "cuda", "fp32"), RuntimeChoice("torch", "cuda", "fp16")]
         with contextlib.suppress(ImportError):
@@ -261,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         result["peaks_gflops_per_s"]["cuda_fp16_matmul"] = matmul_peak(torch.float16, "cuda", 8192)
     log.info("matmul peaks: %s", result["peaks_gflops_per_s"])
     images = {}
-    for choice in configurations(args.bf16):
+    for choice in configurations(args.bf16, args.bf16_graphs):
         name = label(choice)
         if args.only and name not in args.only:
             continue

@@ -30,6 +30,12 @@ from export.runners import OnnxRuntimeRunner, Runner, TorchRunner
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "torch", "onnx", "trt")
+REDUCED_GRAPHS = (
+    "appearance",
+    "motion",
+    "warping",
+    "generator",
+)  # the MLPs stay fp32, as in the official app
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,8 @@ class RuntimeChoice:
     runtime: str  # torch | onnx | trt
     device: str  # cpu | cuda
     precision: str  # fp32 | fp16 | bf16
+    # Graphs run at ``precision`` when it is reduced; the others (and always the MLPs) stay fp32.
+    reduced_graphs: tuple[str, ...] = REDUCED_GRAPHS
 
 
 def resolve_runtime(runtime: str, device: str = "auto", precision: str = "fp32") -> RuntimeChoice:
@@ -159,11 +167,11 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
                 spec.inputs,
                 spec.outputs,
                 device=choice.device,
-                autocast=None if spec.gflops < 0.01 else autocast,
+                autocast=autocast if name in choice.reduced_graphs else None,
                 name=f"torch-{name}",
             )
             for name, spec in GRAPHS.items()
-        }  # the MLPs stay fp32, as in the official app
+        }
     paths = ensure_onnx(weights, onnx_dir_for(weights, cache_dir, ExportConfig()))
     if choice.runtime == "onnx":
         return {name: OnnxRuntimeRunner(path, device=choice.device) for name, path in paths.items()}
@@ -173,7 +181,7 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
     engines = EngineCache(cache_dir / "trt")
     runners = {}
     for name, path in paths.items():
-        fp16 = choice.precision == "fp16" and GRAPHS[name].gflops >= 0.01
+        fp16 = choice.precision == "fp16" and name in choice.reduced_graphs
         runners[name] = TensorRTRunner(
             cached_engine(path, engines, fp16=fp16), name=f"trt{trt.__version__}-{name}"
         )
