@@ -244,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="*", metavar="RUNTIME-DEVICE-PRECISION", help="run only these configurations"
     )
+    parser.add_argument(
+        "--bf16-graphs", nargs="+", default=["all"], metavar="SET",
+        help="bf16 variants: 'all', or comma-separated graphs run in bf16 (the others fp32)",
+    )  # fmt: skip
     parser.add_argument("--cache", type=Path, help="ONNX/engine cache folder (default: the user cache)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
