@@ -56,8 +56,13 @@ class TpsGrid:
         self.evaluation = np.ascontiguousarray((basis @ inverse).astype(np.float32))  # (ny*nx, K)
 
     def field(self, displacements: np.ndarray) -> np.ndarray:
-        """(K, C) displacements at the controls -> (ny, nx, C) on the grid."""
-        return (self.evaluation @ displacements.astype(np.float32)).reshape(*self.shape, -1)
+        """(K, C) displacements at the controls -> (ny, nx, C) on the grid.
+
+        One matrix-vector product per column: with so few columns OpenBLAS's sgemm path is several
+        times slower than sgemv on the same (N², K) matrix (measured: 11.8 ms vs 2.0 ms for C = 4)."""
+        columns = np.ascontiguousarray(displacements.T, dtype=np.float32)  # (C, K)
+        out = np.stack([self.evaluation @ column for column in columns], axis=-1)  # (N², C)
+        return out.reshape(*self.shape, -1)
 
 
 def grid_coordinates(n: int, spacing: float) -> np.ndarray:
