@@ -150,7 +150,7 @@ def run_config(weights: Path, choice: RuntimeChoice, repeats: int, cache: Path) 
 
 def label(choice: RuntimeChoice) -> str:
     name = f"{choice.runtime}-{choice.device}-{choice.precision}"
-    if choice.precision != "fp32" and choice.reduced_graphs != REDUCED_GRAPHS:
+    if choice.reduced_graphs is not None:
         name += ":" + ",".join(choice.reduced_graphs)
     return name
 
@@ -214,7 +214,13 @@ def configurations(bf16: str, bf16_sets: list[str]) -> list[RuntimeChoice]:
     configs = [RuntimeChoice("torch", "cpu", "fp32"), RuntimeChoice("onnx", "cpu", "fp32")]
     if bf16 == "on" or (bf16 == "auto" and cpu_has_bf16()):
         for graphs in bf16_sets:
-            reduced = REDUCED_GRAPHS if graphs == "all" else tuple(graphs.split(","))
+            reduced = (
+                None
+                if graphs == "default"
+                else REDUCED_GRAPHS
+                if graphs == "all"
+                else tuple(graphs.split(","))
+            )
             configs.append(RuntimeChoice("torch", "cpu", "bf16", reduced))
     if torch.cuda.is_available():
         configs += [RuntimeChoice("torch", "cuda", "fp32"), RuntimeChoice("torch", "cuda", "fp16")]
@@ -245,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         "--only", nargs="*", metavar="RUNTIME-DEVICE-PRECISION", help="run only these configurations"
     )
     parser.add_argument(
-        "--bf16-graphs", nargs="+", default=["all"], metavar="SET",
-        help="bf16 variants: 'all', or comma-separated graphs run in bf16 (the others fp32)",
+        "--bf16-graphs", nargs="+", default=["default"], metavar="SET",
+        help="bf16 variants: 'default' (the runtime's choice), 'all', or comma-separated graphs run in bf16",
     )  # fmt: skip
     parser.add_argument("--cache", type=Path, help="ONNX/engine cache folder (default: the user cache)")
     args = parser.parse_args(argv)

@@ -30,12 +30,12 @@ from export.runners import OnnxRuntimeRunner, Runner, TorchRunner
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "torch", "onnx", "trt")
-REDUCED_GRAPHS = (
-    "appearance",
-    "motion",
-    "warping",
-    "generator",
-)  # the MLPs stay fp32, as in the official app
+# Graphs that may run at reduced precision; the MLPs always stay fp32, as in the official app.
+REDUCED_GRAPHS = ("appearance", "motion", "warping", "generator")
+# Measured on the synthetic weights (PSNR of the 512x512 frame against fp32): fp16 on every graph 41 dB; bf16 on
+# every graph 23 dB, bf16 on G alone 36.5 dB (M's keypoints and W's sampling grid lose too much at 8 bits of
+# mantissa, and bf16 3-D convolutions were not faster on a CPU with AMX). See the export README section.
+DEFAULT_REDUCED = {"fp16": REDUCED_GRAPHS, "bf16": ("generator",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,14 @@ class RuntimeChoice:
     device: str  # cpu | cuda
     precision: str  # fp32 | fp16 | bf16
     # Graphs run at ``precision`` when it is reduced; the others (and always the MLPs) stay fp32.
-    reduced_graphs: tuple[str, ...] = REDUCED_GRAPHS
+    # None: the measured default for the precision (:data:`DEFAULT_REDUCED`).
+    reduced_graphs: tuple[str, ...] | None = None
+
+    @property
+    def reduced(self) -> tuple[str, ...]:
+        if self.precision == "fp32":
+            return ()
+        return self.reduced_graphs if self.reduced_graphs is not None else DEFAULT_REDUCED[self.precision]
 
 
 def resolve_runtime(runtime: str, device: str = "auto", precision: str = "fp32") -> RuntimeChoice:
@@ -167,7 +174,7 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
                 spec.inputs,
                 spec.outputs,
                 device=choice.device,
-                autocast=autocast if name in choice.reduced_graphs else None,
+                autocast=autocast if name in choice.reduced else None,
                 name=f"torch-{name}",
             )
             for name, spec in GRAPHS.items()
@@ -181,7 +188,7 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
     engines = EngineCache(cache_dir / "trt")
     runners = {}
     for name, path in paths.items():
-        fp16 = choice.precision == "fp16" and name in choice.reduced_graphs
+        fp16 = choice.precision == "fp16" and name in choice.reduced
         runners[name] = TensorRTRunner(
             cached_engine(path, engines, fp16=fp16), name=f"trt{trt.__version__}-{name}"
         )

@@ -86,3 +86,17 @@ def test_torch_runner_bf16_autocast_returns_fp32_close_to_fp32():
     assert bf16.dtype == torch.float32
     diff = float((bf16 - fp32).abs().max())
     assert 0 < diff < 0.05  # really ran in bf16, and only bf16-rounding far from fp32
+
+
+def test_reduced_precision_defaults_keep_sensitive_graphs_fp32():
+    from export.networks import RuntimeChoice
+
+    assert RuntimeChoice("torch", "cpu", "fp32").reduced == ()
+    assert RuntimeChoice("torch", "cpu", "bf16").reduced == ("generator",)  # M and W lose too much in bf16
+    assert set(RuntimeChoice("trt", "cuda", "fp16").reduced) == {
+        "appearance",
+        "motion",
+        "warping",
+        "generator",
+    }
+    assert RuntimeChoice("torch", "cpu", "bf16", ("warping",)).reduced == ("warping",)
