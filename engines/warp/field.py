@@ -135,7 +135,7 @@ def invert(
     spacing: tuple[float, float],
     start: np.ndarray | None = None,
     iterations: int = 12,
-    tolerance: float = 0.1,
+    tolerance: float = 0.05,
 ) -> np.ndarray:
     """Backward map on the same grid: for each grid position y, the source position x with
     x + d(x) = y. Returns (ny, nx, 2) absolute source coordinates in px (float32).
@@ -156,10 +156,10 @@ def invert(
         j = cv2.remap(jac, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         residual = x + d - grid
         unconverged = np.count_nonzero(np.abs(residual).max(axis=-1) > tolerance)
-        # Done when all but ~1 % of the points are within ``tolerance`` px. The interpolated Jacobian is not
+        # Done when all but 0.5 % of the points are within ``tolerance`` px. The interpolated Jacobian is not
         # the exact one of the bilinear field, so a few points in steep places creep towards ~0.2 px
         # instead of converging; the worst (> 0.5 px) are filled from their neighbours below.
-        if unconverged <= 0.01 * ny * nx:
+        if unconverged <= 0.005 * ny * nx:
             break
         det = determinant(j)
         det = np.where(np.abs(det) < 1e-3, 1e-3, det)
