@@ -152,8 +152,10 @@ def invert(
         # px -> fractional grid index: (p + 0.5) / spacing - 0.5
         ix = (x[..., 0] + 0.5) / spacing[0] - 0.5
         iy = (x[..., 1] + 0.5) / spacing[1] - 0.5
-        d = cv2.remap(displacement, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        j = cv2.remap(jac, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # Bicubic sampling of the field: closer to the smooth TPS between grid points than bilinear, which
+        # lets the eyes' thin features land where their landmarks say.
+        d = cv2.remap(displacement, ix, iy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        j = cv2.remap(jac, ix, iy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         residual = x + d - grid
         unconverged = np.count_nonzero(np.abs(residual).max(axis=-1) > tolerance)
         # Done when all but 0.5 % of the points are within ``tolerance`` px. The interpolated Jacobian is not
