@@ -43,7 +43,8 @@ def register(subparsers) -> None:
         description="The portrait moves with your face in real time. Output goes to a virtual camera (for "
         "video calls and OBS), a preview window and/or a recording; with none of --vcam/--preview/--record "
         "both the virtual camera and the preview are used. Preview hotkeys: C recalibrate the neutral "
-        "face, P pause/hold, M mirror the preview, Q or Esc quit.",
+        "face, P pause/hold, M mirror the preview, Q or Esc quit, 1-9 expression presets (0 releases), "
+        "G look at the camera.",
         epilog="example: livepuppet live --source me.jpg --vcam --preview",
     )
     add = parser.add_argument
@@ -153,25 +154,32 @@ def build_sinks(args: argparse.Namespace, controls) -> dict:
 
 
 def optional_modifiers(args: argparse.Namespace) -> list:
-    """The modifiers asked for on the command line (timeline, microphone lip sync), in that order."""
+    """The modifiers asked for on the command line, in the order they apply: with --mic, idle head motion
+    and blinks (only while no face drives) and the speech mouth; then the --timeline."""
     modifiers = []
+    if args.mic is not None:
+        from realtime.audio import AudioMouth, IdleMotion
+
+        device = args.mic if args.mic == "" or not args.mic.isdigit() else int(args.mic)
+        modifiers += [IdleMotion(), AudioMouth.from_mic(device or None)]
     if args.timeline is not None:
         from engines.timeline import Timeline
 
         modifiers.append(Timeline.load(args.timeline))
-    if args.mic is not None:
-        from realtime.audio import AudioMouth
-
-        device = args.mic if args.mic == "" or not args.mic.isdigit() else int(args.mic)
-        modifiers.append(AudioMouth.from_mic(device or None))
     return modifiers
 
 
 def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
     """Run the live loop. ``modifiers`` edit the motion each frame (presets, lip sync); ``key_handler``
-    receives the preview's other key presses (e.g. a preset controller's ``trigger``)."""
+    receives the preview's other key presses. By default the number keys trigger the expression presets
+    (:class:`realtime.presets.PresetController`), applied after every other modifier."""
     from realtime.live import CameraRequest, LiveConfig, LiveControls
     from realtime.live.session import LiveSession, camera_opener, video_opener
+    from realtime.presets import PresetController
+
+    if key_handler is None:
+        presets = PresetController()
+        modifiers, key_handler = [*modifiers, presets], presets.trigger
 
     if args.loop and args.driving is None:
         raise LivePuppetError("--loop only applies to --driving VIDEO")

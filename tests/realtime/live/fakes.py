@@ -124,6 +124,7 @@ class FakeEngine:
         self.weights: list[float] = []
         self.calibration_ids: list[int] = []
         self.scales: list[float] = []
+        self.edits: list[dict | None] = []
         self.closed = False
 
     def prepare(self, portrait: np.ndarray, face: Face) -> SourceState:
@@ -137,6 +138,7 @@ class FakeEngine:
         self.weights.append(motion.driving_weight)
         self.calibration_ids.append(motion.calibration_id)
         self.scales.append(motion.scale)
+        self.edits.append(dict(motion.edit) if motion.edit else None)
         out = state.image.copy()
         out[1, 1] = ENGINE_MARK
         return out

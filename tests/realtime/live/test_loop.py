@@ -257,3 +257,20 @@ def test_the_loop_ends_with_a_non_looping_video(tiny_video):
     assert time.perf_counter() - started < 5.0
     assert loop.capture.ended.is_set() and loop.capture.captured == 15
     assert_stopped(loop)
+
+
+def test_preset_keys_and_look_at_camera_reach_the_engine_through_the_loop():
+    from realtime.presets import PresetController
+
+    presets = PresetController()
+    controls = LiveControls(key_handler=presets.trigger)
+    loop, engine = make_loop(Scenario(FPS).open, {"rec": RecordingSink()}, controls=controls, modifiers=[presets])
+    loop.start()
+    time.sleep(0.6)
+    assert not any(edit and edit.get("smile") for edit in engine.edits)  # nothing before a key
+    controls.handle_key("1")  # the smile preset eases in
+    controls.handle_key("g")  # look at the camera
+    time.sleep(1.0)
+    loop.stop()
+    latest = engine.edits[-1]
+    assert latest is not None and latest["smile"] > 0.5 and latest["look_at_camera"] > 0.9
