@@ -34,6 +34,7 @@ from engines.landmarks import euler_to_rotation
 log = logging.getLogger(__name__)
 
 NUM_KP = 21
+BASIS_FILE = "expression_basis.json"  # looked for in the weights folder by the neural engine
 # Features carried by keypoint offsets (head angles are a rotation; look_at_camera needs the eye geometry
 # of the landmark engines and is left to the driver here).
 FEATURES = ("blink", "wink", "eyebrow", "pupil_x", "pupil_y", "aaa", "eee", "woo", "smile")

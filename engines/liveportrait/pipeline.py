@@ -3,6 +3,8 @@ warp + decode per frame. Image geometry (cropping, paste-back) lives in ``crop.p
 
 from __future__ import annotations
 
+from typing import Callable
+
 import contextlib
 import dataclasses
 import logging
@@ -101,13 +103,18 @@ class LivePortraitPipeline:
     @torch.no_grad()
     def driving_keypoints(self, source: SourceFeatures, driving: C.KeypointInfo, reference: DrivingReference,
                           ratios: OpennessRatios | None = None, lip_delta: torch.Tensor | None = None,
-                          weight: float = 1.0) -> torch.Tensor:  # fmt: skip
+                          weight: float = 1.0,
+                          edit: Callable[[C.RelativePose], C.RelativePose] | None = None) -> torch.Tensor:  # fmt: skip
         """x_d (1, 21, 3) for one driving frame; ``weight`` scales the motion (0 = the source as is).
 
-        ``lip_delta``: from :meth:`lip_normalisation`; ``ratios``: needed when eye/lip retargeting is on."""
+        ``lip_delta``: from :meth:`lip_normalisation`; ``ratios``: needed when eye/lip retargeting is on;
+        ``edit``: changes the relative pose (expression edits: engines.liveportrait_expressions.edit_pose)."""
         x_s = source.keypoints
         # 1. Relative motion: the source pose moved as the driver moved since the reference frame.
-        x_d = C.posed_keypoints(source.info.canonical, C.relative_pose(source.info, driving, reference.info))
+        pose = C.relative_pose(source.info, driving, reference.info)
+        if edit is not None:
+            pose = edit(pose)
+        x_d = C.posed_keypoints(source.info.canonical, pose)
         if self.options.expression_friendly:
             x_d = C.expression_friendly(x_d, reference.keypoints, x_s, reference.multiplier)
         # 2. Stitching (+ lip normalisation), or the official retargeting mode: eye/lip deltas replace the

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from engines.base import EngineOptions, Face, LivePuppetError, Motion, SourceState
+from engines.expressions import edit_of
+from engines.liveportrait_expressions import BASIS_FILE, KeypointBasis, edit_pose, measure_basis
 from engines.compositor import PasteBack
 from engines.liveportrait import composition as C
 from engines.liveportrait import crop
@@ -72,9 +75,13 @@ class LivePortraitEngine:
 
     name = "liveportrait"
 
-    def __init__(self, pipeline: LivePortraitPipeline):
+    def __init__(self, pipeline: LivePortraitPipeline, basis_path: Path | None = None):
         self.pipeline = pipeline
         self._cropper = crop.DrivingCropper()
+        # Expression edits: the measured keypoint basis (engines.liveportrait_expressions), read from
+        # ``basis_path`` when that file exists, else measured once per portrait on the first edit.
+        self._basis_path = basis_path
+        self._basis: tuple[LivePortraitState, KeypointBasis] | None = None
         # Caches, compared by identity (the objects are held, so their ids cannot be reused meanwhile).
         self._reference_key: tuple[LivePortraitState, int] | None = None  # (state, calibration_id)
         self._reference: DrivingReference | None = None
@@ -88,8 +95,9 @@ class LivePortraitEngine:
             raise LivePuppetError(
                 "the liveportrait engine needs --weights DIR (see `livepuppet models download`)"
             )
+        basis_path = Path(options.weights) / BASIS_FILE
         if options.runtime != "torch":
-            return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition))
+            return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition), basis_path)
         device = resolve_device(options.device)
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(options.precision)
         if device.type == "cuda" and dtype is None:  # fp32 as the reference vectors: no TF32
@@ -98,7 +106,7 @@ class LivePortraitEngine:
         if dtype is not None and device.type != "cuda":
             log.warning("--precision %s applies on CUDA only; running fp32 on %s", options.precision, device)
         networks = load_networks(options.weights, device)
-        return cls(LivePortraitPipeline(networks, device, autocast_dtype=dtype, options=composition))
+        return cls(LivePortraitPipeline(networks, device, autocast_dtype=dtype, options=composition), basis_path)
 
     # -- per portrait --------------------------------------------------------------------------------
 
@@ -145,10 +153,29 @@ class LivePortraitEngine:
         if driving is None:  # no driving face seen since the reference: rest
             driving = reference.info
         ratios = OpennessRatios(state.eyes, state.lip, self._driving_eyes[0], self._driving_eyes[2])
+        params = edit_of(motion)
+        edit = None
+        if not params.is_neutral():
+            basis = self._expression_basis(state)
+            edit = lambda pose: edit_pose(pose, params, basis)  # noqa: E731
         return self.pipeline.driving_keypoints(
             state.features, driving, reference, ratios=ratios, lip_delta=state.lip_delta,
-            weight=float(np.clip(motion.driving_weight, 0.0, 1.0)),
+            weight=float(np.clip(motion.driving_weight, 0.0, 1.0)), edit=edit,
         )  # fmt: skip
+
+    def _expression_basis(self, state: LivePortraitState) -> KeypointBasis:
+        if self._basis is not None and self._basis[0] is state:
+            return self._basis[1]
+        if self._basis_path is not None and self._basis_path.is_file():
+            basis = KeypointBasis.load(self._basis_path)
+        else:
+            from engines.warp.engine import WarpEngine
+
+            log.info("measuring the expression keypoint basis for this portrait (once; save it with "
+                     "`python -m engines.liveportrait_expressions` to skip this)")  # fmt: skip
+            basis = measure_basis(self.pipeline, WarpEngine(), state.image, state.face)
+        self._basis = (state, basis)
+        return basis
 
     def _reference_for(self, state: LivePortraitState, motion: Motion) -> DrivingReference:
         cached = self._reference_key
@@ -176,8 +203,9 @@ class LivePortraitEngine:
         """Synthetic motion (no driving pixels): the source re-posed by ``motion``'s rotation, scale and
         translation, expression unchanged. None when the motion is the identity (the cached neutral)."""
         rotation = np.asarray(motion.rotation, np.float64)
+        params = edit_of(motion)
         still = np.allclose(rotation, np.eye(3), atol=1e-6) and abs(motion.scale - 1) < 1e-6
-        if still and np.allclose(motion.translation, 0, atol=1e-6):
+        if still and np.allclose(motion.translation, 0, atol=1e-6) and params.is_neutral():
             return None
         source = state.features
         info = source.info
@@ -192,6 +220,8 @@ class LivePortraitEngine:
             scale=info.scale * float(motion.scale),
             translation=torch.cat([translation[:, :2], torch.zeros_like(translation[:, 2:])], dim=1),
         )
+        if not params.is_neutral():  # the edit's head angles are already in motion.rotation
+            pose = edit_pose(pose, params, self._expression_basis(state), include_rotation=False)
         x_d = C.posed_keypoints(info.canonical, pose)
         if self.pipeline.options.stitching:
             x_d = C.stitch(self.pipeline.networks.stitching, source.keypoints, x_d)

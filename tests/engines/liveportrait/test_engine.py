@@ -161,3 +161,31 @@ def test_render_a_driven_frame(engine, state, scene):
     assert (
         np.abs(frame[y0:y1, x0:x1].astype(int) - portrait[y0:y1, x0:x1]).mean() > 1
     )  # the crop was replaced
+
+
+def test_expression_edits_reach_the_keypoints_through_the_basis(engine, state, scene, tmp_path):
+    """A still-portrait edit (Motion.edit) moves the engine's keypoints by the measured basis: with a
+    zero basis the same edit changes nothing but what the basis would add."""
+    from engines.expressions import ExpressionParams, apply_expression
+    from engines.landmarks import FaceFrame
+    from engines.liveportrait_expressions import KeypointBasis
+
+    face = scene["face"]
+    neutral = Motion.identity(FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32))
+    smiling = apply_expression(neutral, ExpressionParams(smile=1.0))
+    assert engine._scripted_keypoints(state, neutral) is None  # identity: the cached neutral frame
+    offsets = np.zeros((21, 3), np.float32)
+    offsets[[3, 11], 1] = 0.05
+    for name, basis in (("zero", KeypointBasis({"smile": np.zeros((21, 3), np.float32)}, {})),
+                        ("moving", KeypointBasis({"smile": offsets}, {}))):  # fmt: skip
+        path = tmp_path / f"{name}.json"
+        basis.save(path)
+        engine._basis_path, engine._basis = path, None
+        keypoints = engine._scripted_keypoints(state, smiling)
+        rest = engine.pipeline.rest_keypoints(state.features, state.lip_delta)
+        moved = (keypoints - rest).abs().max().item()
+        if name == "zero":
+            assert moved < 1e-6
+        else:
+            assert moved > 1e-3
+    engine._basis_path, engine._basis = None, None
