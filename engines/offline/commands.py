@@ -114,14 +114,8 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
         help="diffusion: paste only the regenerated face into the engine frame, or the whole "
         "image (default: %(default)s)",
     )
+    # --device and --precision are the shared engine options (realtime.commands.arguments).
     runtime = parser.add_argument_group("offline modes: memory and resuming")
-    runtime.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    runtime.add_argument(
-        "--precision",
-        choices=("auto", "fp32", "fp16", "bf16"),
-        default="auto",
-        help="weights precision (auto: fp16 on CUDA, fp32 on CPU)",
-    )
     runtime.add_argument(
         "--offload",
         choices=("none", "model", "sequential"),

@@ -7,18 +7,11 @@ import argparse
 import time
 from pathlib import Path
 
-from engines.base import EngineOptions, LivePuppetError
-from realtime.commands.render import positive_int
+from engines.base import LivePuppetError
+from realtime.commands.arguments import add_engine_arguments, engine_options, positive_float, positive_int
 from realtime.demo_script import DURATION
 
 DEMO_FPS = 25.0
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -35,11 +28,10 @@ def register(subparsers) -> None:
         metavar="OUT.mp4",
         help="the mp4 file to write (default: %(default)s)",
     )
-    parser.add_argument("--engine", default="warp", help="renderer (default: %(default)s)")
-    parser.add_argument("--weights", type=Path, metavar="DIR", help="model weights folder (neural engines)")
+    add_engine_arguments(parser)
     parser.add_argument(
         "--seconds",
-        type=_positive_float,
+        type=positive_float,
         default=DURATION,
         metavar="N",
         help="length of the video; the script is %(default)s s, shorter cuts it, longer loops it",
@@ -67,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.size:
         portrait = fit_longest_side(portrait, args.size)
     face = find_portrait_face(portrait, name="the bundled astronaut portrait")
-    engine = create_engine(args.engine, EngineOptions(weights=args.weights, output_size=args.size))
+    engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
         state = engine.prepare(portrait, face)

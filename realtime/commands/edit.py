@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.base import EngineOptions, LivePuppetError, Motion, create_engine
+from engines.base import LivePuppetError, Motion, create_engine
+from realtime.commands.arguments import add_engine_arguments, engine_options, positive_int
 from engines.expressions import RANGES, ExpressionParams, apply_expression
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,8 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--source", type=Path, required=True, metavar="IMAGE", help="the portrait to edit")
     parser.add_argument("--out", type=Path, required=True, metavar="IMAGE", help="output image (.png, .jpg)")
-    parser.add_argument("--engine", default="warp", help="renderer: warp (default) or liveportrait")
-    parser.add_argument("--weights", type=Path, metavar="DIR", help="weights directory of the neural engine")
-    parser.add_argument("--size", type=int, metavar="N", help="longest side of the output in pixels")
+    parser.add_argument("--size", type=positive_int, metavar="N", help="longest side of the output in pixels")
+    add_engine_arguments(parser)
     sliders = parser.add_argument_group("expression parameters")
     for name, text in HELP.items():
         low, high = RANGES[name]
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("the %s engine may apply only the head angles of this edit (it does not read landmark "
                     "expressions)", args.engine)  # fmt: skip
     image, face = load_portrait(args.source, args.size)
-    engine = create_engine(args.engine, EngineOptions(weights=args.weights, output_size=args.size))
+    engine = create_engine(args.engine, engine_options(args, args.size))
     try:
         frame = edit_image(image, face, params, engine)
     finally:

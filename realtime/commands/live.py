@@ -7,7 +7,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from engines.base import EngineOptions, LivePuppetError
+from engines.base import LivePuppetError
+from realtime.commands.arguments import add_engine_arguments, engine_options, positive_float, unit_float
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +21,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if width <= 0 or height <= 0:
         raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
     return width, height
-
-
-def _unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -75,13 +62,7 @@ def register(subparsers) -> None:
         help="no FPS/latency text on the preview (for capturing the window in OBS)",
     )
     add("--record", type=Path, metavar="OUT.mp4", help="also record the output to this mp4")
-    add(
-        "--engine",
-        default="warp",
-        help="renderer: 'warp' (no weights) or 'liveportrait' (default: %(default)s)",
-    )
-    add("--weights", type=Path, metavar="DIR", help="model weights folder (neural engines)")
-    add("--runtime", default="torch", choices=("torch", "onnx", "trt"), help="neural engine runtime")
+    add_engine_arguments(parser)
     add(
         "--size",
         type=parse_size,
@@ -91,7 +72,7 @@ def register(subparsers) -> None:
     )
     add(
         "--fps",
-        type=_positive_float,
+        type=positive_float,
         default=30.0,
         metavar="N",
         help="output frame rate, also asked of the webcam (default: %(default)s)",
@@ -112,7 +93,7 @@ def register(subparsers) -> None:
     )
     add(
         "--smooth",
-        type=_unit_float,
+        type=unit_float,
         default=0.3,
         metavar="S",
         help="smoothing of the tracked motion, 0 (off) to 1 (strong) (default: %(default)s)",
@@ -131,7 +112,7 @@ def register(subparsers) -> None:
         metavar="DEVICE",
         help="lip sync from the microphone (optionally a device index or name)",
     )
-    add("--duration", type=_positive_float, metavar="SECONDS", help="stop after this many seconds")
+    add("--duration", type=positive_float, metavar="SECONDS", help="stop after this many seconds")
     parser.set_defaults(handler=run)
 
 
@@ -193,7 +174,7 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
             CameraRequest(index=args.camera, width=width, height=height, fps=args.fps)
         )
     controls = LiveControls(key_handler=key_handler)
-    options = EngineOptions(weights=args.weights, runtime=args.runtime, output_size=args.render_size)
+    options = engine_options(args, args.render_size)
     extra = optional_modifiers(args)
     try:
         with LiveSession(

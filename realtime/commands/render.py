@@ -7,7 +7,8 @@ import importlib
 import logging
 from pathlib import Path
 
-from engines.base import EngineOptions, LivePuppetError
+from engines.base import LivePuppetError
+from realtime.commands.arguments import add_engine_arguments, engine_options, positive_int, unit_float
 
 log = logging.getLogger(__name__)
 
@@ -15,18 +16,6 @@ MODES = ("engine", "diffusion", "video")
 OFFLINE_MODES_MODULE = "engines.offline.commands"
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
 
 
 def _offline_modes():
@@ -64,19 +53,7 @@ def register(subparsers) -> None:
         help="the video whose face motion drives the portrait (mp4/mov/webm/mkv...)",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="OUT.mp4", help="the mp4 file to write")
-    parser.add_argument(
-        "--engine",
-        default="warp",
-        help="renderer: 'warp' (no weights, fast on CPU) or 'liveportrait' (neural, needs "
-        "--weights) (default: %(default)s)",
-    )
-    parser.add_argument("--weights", type=Path, metavar="DIR", help="model weights folder (neural engines)")
-    parser.add_argument(
-        "--runtime",
-        default="torch",
-        choices=("torch", "onnx", "trt"),
-        help="inference runtime of the neural engine (default: %(default)s)",
-    )
+    add_engine_arguments(parser)
     parser.add_argument(
         "--size",
         type=positive_int,
@@ -150,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         driving=args.driving,
         output=args.out,
         engine=args.engine,
-        engine_options=EngineOptions(weights=args.weights, runtime=args.runtime, output_size=args.size),
+        engine_options=engine_options(args, args.size),
         size=args.size,
         smoothing=args.smooth,
         audio=args.audio,
