@@ -51,7 +51,7 @@ EYES = (
 
 @dataclass(frozen=True, slots=True)
 class WarpConfig:
-    grid_step: float = 5.0  # px between TPS grid points at 512² output (scales with the face)
+    grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
     region_scale: float = 2.3  # side of the warped head region / face size
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, following the head...
     ring_follow: float = 0.35  # ...by this share of its rigid motion (hair hangs; it moves less than the face)
