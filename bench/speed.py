@@ -120,10 +120,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--driving", type=Path, help="driving video for track+render (default: the demo render)"
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="numpy BLAS threads, as the live loop sets them (0 = the library's default) (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.blas_threads:
+        from realtime.live.blas import limit_blas_threads
+
+        limit_blas_threads(args.blas_threads)
     report = run(args.engine, args.size, args.frames, args.driving)
+    report["blas_threads"] = args.blas_threads or "default"
     for name in ("render", "track_and_render"):
         figures = report[name]
         print(
