@@ -7,6 +7,7 @@ graphs use only ops TensorRT builds natively, so the same files serve onnxruntim
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -20,6 +21,21 @@ from export.graphs import GRAPHS, GraphSpec, graph_module
 from export.grid_sample import exportable
 
 log = logging.getLogger(__name__)
+# The exporter's own loggers report every rewrite pass at INFO; keep them to errors during an export.
+_EXPORTER_LOGGERS = ("onnx_ir", "onnxscript", "torch.onnx", "torch.export", "torch._export")
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +59,12 @@ def export_graph(spec: GraphSpec, networks, path: Path, config: ExportConfig = E
     example = tuple(torch.zeros(shape) for shape in spec.inputs.values())
     start = time.perf_counter()
     tmp = path.with_suffix(".tmp.onnx")
-    with exportable(config.plugin_free_grid_sample), torch.no_grad(), warnings.catch_warnings():
+    with (
+        exportable(config.plugin_free_grid_sample),
+        torch.no_grad(),
+        warnings.catch_warnings(),
+        _quiet_exporter(),
+    ):
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             module,
