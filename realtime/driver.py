@@ -7,6 +7,7 @@ lost the last motion is held for ``hold_seconds`` and then eased back to neutral
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -54,19 +55,14 @@ def ease_motion(motion: Motion, weight: float) -> Motion:
     """``weight`` of ``motion`` (1 = as is, 0 = neutral): rotation by axis-angle, the rest linearly."""
     rotation_vector, _ = cv2.Rodrigues(motion.rotation.astype(np.float64))
     rotation, _ = cv2.Rodrigues(rotation_vector * weight)
-    return Motion(
+    return dataclasses.replace(
+        motion,
         rotation=rotation.astype(np.float32),
         scale=1.0 + weight * (motion.scale - 1.0),
         translation=motion.translation * weight,
         expression=motion.expression * weight,
-        neutral=motion.neutral,
         face_found=False,
         driving_weight=motion.driving_weight * weight,
-        driving_image=motion.driving_image,
-        driving_face=motion.driving_face,
-        reference_image=motion.reference_image,
-        reference_face=motion.reference_face,
-        calibration_id=motion.calibration_id,
     )
 
 
@@ -110,8 +106,14 @@ class MotionDriver:
         normalised = self._neutral_frame.normalise(face.landmarks)
         if self._filter is not None:
             normalised = self._filter.filter(normalised, frame.timestamp)
-        motion = motion_from_faces(self._neutral_frame, self._neutral_points, normalised)
-        motion = _with_pixels(motion, frame, face, self._reference, self._reference_face, self._calibration_id)
+        motion = dataclasses.replace(
+            motion_from_faces(self._neutral_frame, self._neutral_points, normalised),
+            driving_image=frame.image,
+            driving_face=face,
+            reference_image=self._reference.image,
+            reference_face=self._reference_face,
+            calibration_id=self._calibration_id,
+        )
         self._last, self._last_seen = motion, frame.timestamp
         return motion
 
@@ -134,20 +136,3 @@ class MotionDriver:
     def close(self) -> None:
         if self._owns_tracker:
             self._tracker.close()
-
-
-def _with_pixels(
-    motion: Motion, frame: TimedFrame, face: Face, reference: TimedFrame, reference_face: Face, calibration_id: int
-) -> Motion:
-    return Motion(
-        rotation=motion.rotation,
-        scale=motion.scale,
-        translation=motion.translation,
-        expression=motion.expression,
-        neutral=motion.neutral,
-        driving_image=frame.image,
-        driving_face=face,
-        reference_image=reference.image,
-        reference_face=reference_face,
-        calibration_id=calibration_id,
-    )
