@@ -7,9 +7,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
-from engines.base import LivePuppetError
+# OpenCV's own warnings (e.g. every camera index it fails to open) would bury our one-line messages.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+from engines.base import LivePuppetError  # noqa: E402
 
 # Modules that add subcommands, in the order `--help` lists them. A module missing here is a bug.
 COMMAND_MODULES = (
