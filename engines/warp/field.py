@@ -134,21 +134,44 @@ def invert(
     displacement: np.ndarray,
     spacing: tuple[float, float],
     start: np.ndarray | None = None,
-    iterations: int = 6,
+    iterations: int = 3,
+    refine_iterations: int = 25,
     tolerance: float = 0.05,
 ) -> np.ndarray:
     """Backward map on the same grid: for each grid position y, the source position x with
     x + d(x) = y. Returns (ny, nx, 2) absolute source coordinates in px (float32).
 
     Newton steps from ``start`` (e.g. the previous frame's answer: consecutive frames differ little) or
-    from one fixed-point step, until every residual is below ``tolerance`` px or ``iterations`` run out.
+    from one fixed-point step: ``iterations`` over the whole grid, then up to ``refine_iterations`` more on
+    the points still off by more than ``tolerance`` px (few, in strongly stretched places: an open mouth).
     """
     ny, nx = displacement.shape[:2]
     grid = np.stack(np.meshgrid(grid_coordinates(nx, spacing[0]), grid_coordinates(ny, spacing[1])), axis=-1)
     jac = jacobian(displacement, spacing)
-    x = grid - displacement if start is None else start
+    x = (grid - displacement if start is None else start).astype(np.float32)
+    x, residual = _newton(x, grid, displacement, jac, spacing, iterations, tolerance)
+    off = np.abs(residual).max(axis=-1) > tolerance
+    if off.any():
+        rows, cols = np.nonzero(off)
+        refined, refined_residual = _newton(
+            x[rows, cols][None], grid[rows, cols][None], displacement, jac, spacing, refine_iterations, tolerance
+        )
+        x[rows, cols], residual[rows, cols] = refined[0], refined_residual[0]
+    return _unfold(_fill_unconverged(x, np.abs(residual).max(axis=-1) > 0.5)).astype(np.float32)
+
+
+def _newton(
+    x: np.ndarray,
+    target: np.ndarray,
+    displacement: np.ndarray,
+    jac: np.ndarray,
+    spacing: tuple[float, float],
+    iterations: int,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newton steps solving x + d(x) = target for (h, w, 2) arrays of points; returns x and the residual."""
     residual = np.zeros_like(x)
-    for iteration in range(iterations):
+    for _ in range(iterations):
         # px -> fractional grid index: (p + 0.5) / spacing - 0.5
         ix = (x[..., 0] + 0.5) / spacing[0] - 0.5
         iy = (x[..., 1] + 0.5) / spacing[1] - 0.5
@@ -157,12 +180,8 @@ def invert(
         # (an approximate one still converges to the same root): bilinear is enough there.
         d = cv2.remap(displacement, ix, iy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         j = cv2.remap(jac, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        residual = x + d - grid
-        unconverged = np.count_nonzero(np.abs(residual).max(axis=-1) > tolerance)
-        # Done when all but 0.5 % of the points are within ``tolerance`` px. The interpolated Jacobian is not
-        # the exact one of the bilinear field, so a few points in steep places creep towards ~0.2 px
-        # instead of converging; the worst (> 0.5 px) are filled from their neighbours below.
-        if unconverged <= 0.005 * ny * nx:
+        residual = x + d - target
+        if np.abs(residual).max() <= tolerance:
             break
         det = determinant(j)
         det = np.where(np.abs(det) < 1e-3, 1e-3, det)
@@ -172,7 +191,7 @@ def invert(
         limit = 2.0 * max(spacing)
         scale = np.minimum(1.0, limit / np.maximum(np.hypot(step_x, step_y), 1e-6))
         x = x - np.stack([step_x * scale, step_y * scale], axis=-1)
-    return _unfold(_fill_unconverged(x, np.abs(residual).max(axis=-1) > 0.5)).astype(np.float32)
+    return x, residual
 
 
 def _inverted_cells(x: np.ndarray) -> np.ndarray:
