@@ -56,7 +56,7 @@ def run_export(args) -> int:
     onnx_dir = out if args.runtime == "onnx" else out / "onnx"
     paths = ensure_onnx(args.weights, onnx_dir, config)
     manifest = {
-        "opset": config.opset,
+        "opset": config.opset_version,
         "grid_sample": "native" if args.native_grid_sample else "plugin-free",
         "graphs": {name: {"file": str(path.relative_to(out)), "inputs": {k: list(v) for k, v in GRAPHS[name].inputs.items()},
                           "outputs": list(GRAPHS[name].outputs)} for name, path in paths.items()},

@@ -1,8 +1,9 @@
 """torch -> ONNX for the neural engine's graphs (:mod:`export.graphs`), checked and shape-inferred.
 
-Opset 20: the lowest with a 5-D ``GridSample`` (used only when ``plugin_free_grid_sample`` is off) and one
-that onnxruntime >= 1.17 and TensorRT 10's parser read. With the plugin-free grid sample (the default) the
-graphs use only ops TensorRT builds natively, so the same files serve onnxruntime and TensorRT.
+Opset 18 by default: with the plugin-free grid sample the graphs use only ops that onnxruntime and TensorRT
+(8.6 and later) build natively -- at 18, GELU is written with ``Erf`` (the ``Gelu`` op only exists from
+opset 20) and LayerNormalization / InstanceNormalization map to TensorRT's normalization layer. The native
+5-D ``GridSample`` (``plugin_free_grid_sample=False``, onnxruntime only) needs opset 20.
 """
 
 from __future__ import annotations
@@ -40,13 +41,19 @@ def _quiet_exporter():
 
 @dataclass(frozen=True, slots=True)
 class ExportConfig:
-    opset: int = 20
     plugin_free_grid_sample: bool = True  # False: native 5-D GridSample (onnxruntime only, not TensorRT)
+    opset: int | None = None  # None: 18, or 20 with the native 5-D GridSample (the first opset that has it)
+
+    @property
+    def opset_version(self) -> int:
+        if self.opset is not None:
+            return self.opset
+        return 18 if self.plugin_free_grid_sample else 20
 
     @property
     def tag(self) -> str:
         """Distinguishes exports of the same weights made with different settings."""
-        return f"opset{self.opset}-{'pf' if self.plugin_free_grid_sample else 'native'}gs"
+        return f"opset{self.opset_version}-{'pf' if self.plugin_free_grid_sample else 'native'}gs"
 
 
 def export_graph(spec: GraphSpec, networks, path: Path, config: ExportConfig = ExportConfig()) -> Path:
@@ -71,7 +78,7 @@ def export_graph(spec: GraphSpec, networks, path: Path, config: ExportConfig = E
             example,
             input_names=list(spec.inputs),
             output_names=list(spec.outputs),
-            opset_version=config.opset,
+            opset_version=config.opset_version,
             dynamo=True,
             external_data=False,
             optimize=True,

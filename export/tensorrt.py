@@ -82,20 +82,26 @@ def build_engine(onnx_path: Path, *, fp16: bool, timing_cache: Path | None = Non
     trt = import_tensorrt()
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+    major = int(trt.__version__.split(".")[0])
+    flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
+    if hasattr(trt, "OnnxParserFlag") and hasattr(trt.OnnxParserFlag, "NATIVE_INSTANCENORM"):
+        parser.set_flag(trt.OnnxParserFlag.NATIVE_INSTANCENORM)  # a native layer, not the plugin
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise LivePuppetError(f"TensorRT could not parse {onnx_path}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
-    config.progress_monitor = _progress_monitor(trt, Path(onnx_path).stem)
+    if hasattr(trt, "IProgressMonitor"):  # TensorRT >= 10
+        config.progress_monitor = _progress_monitor(trt, Path(onnx_path).stem)
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
         config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
+        normalization = getattr(trt.LayerType, "NORMALIZATION", None)
         for i in range(network.num_layers):
             layer = network.get_layer(i)
-            if layer.type == trt.LayerType.NORMALIZATION:
+            if layer.type == normalization:
                 layer.precision = trt.float32
     cache = None
     if timing_cache is not None:

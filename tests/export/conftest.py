@@ -30,7 +30,7 @@ def export_networks(export_weights: Path):
 
 @pytest.fixture(scope="session")
 def onnx_files(export_weights: Path, export_networks, tmp_path_factory) -> dict[str, Path]:
-    """Every graph exported once (plugin-free grid sample, opset 20) through the runtime's own path."""
+    """Every graph exported once (plugin-free grid sample, opset 18) through the runtime's own path."""
     from export.networks import ensure_onnx
 
     return ensure_onnx(export_weights, tmp_path_factory.mktemp("onnx"), networks=export_networks)
