@@ -98,7 +98,8 @@ def _ort_has_cuda() -> bool:
 
 class GraphCall:
     """Calls a runner with positional arguments in the graph's input order; returns what the torch module
-    returns (a tensor, ``MotionOutput`` or ``WarpOutput``) on ``device``."""
+    returns (a tensor, ``MotionOutput`` or ``WarpOutput``) on ``device``. Outputs of runners that reuse
+    their buffers are copied: the pipeline keeps some (source keypoints, features) across calls."""
 
     def __init__(self, spec: GraphSpec, runner: Runner, device: torch.device):
         self.spec = spec
@@ -108,7 +109,8 @@ class GraphCall:
 
     def __call__(self, *args: torch.Tensor):
         outputs = self.runner.infer(dict(zip(self.spec.inputs, args, strict=True)))
-        outputs = {k: v.to(self.device) for k, v in outputs.items()}
+        copy = self.runner.reuses_outputs
+        outputs = {k: v.to(self.device, copy=copy) for k, v in outputs.items()}
         if self._wrap is not None:
             return self._wrap(**outputs)
         return outputs[self.spec.outputs[0]]

@@ -37,6 +37,7 @@ class Runner(ABC):
     input_names: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
     device: torch.device = torch.device("cpu")
+    reuses_outputs: bool = False  # True: the tensors returned by infer are overwritten by the next call
 
     @abstractmethod
     def infer(self, feed: Mapping[str, Any]) -> dict[str, torch.Tensor]:

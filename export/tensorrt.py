@@ -140,6 +140,8 @@ class TensorRTRunner(Runner):
     those buffers: the next ``infer`` overwrites them (clone to keep).
     """
 
+    reuses_outputs = True
+
     def __init__(self, engine: bytes, *, name: str = "tensorrt", cuda_graph: bool = True):
         trt = import_tensorrt()
         self.name = name

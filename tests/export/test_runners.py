@@ -100,3 +100,24 @@ def test_reduced_precision_defaults_keep_sensitive_graphs_fp32():
         "generator",
     }
     assert RuntimeChoice("torch", "cpu", "bf16", ("warping",)).reduced == ("warping",)
+
+
+def test_graph_call_copies_outputs_of_runners_that_reuse_buffers():
+    from export.graphs import GRAPHS
+    from export.networks import GraphCall
+    from export.runners import Runner
+
+    class Reusing(Runner):
+        reuses_outputs = True
+
+        def __init__(self):
+            self.buffer = torch.zeros(1, 65)
+
+        def infer(self, feed):
+            self.buffer.copy_(torch.as_tensor(feed["x"])[:, :65])
+            return {"y": self.buffer}
+
+    call = GraphCall(GRAPHS["stitching"], Reusing(), torch.device("cpu"))
+    first = call(torch.ones(1, 126))
+    call(torch.full((1, 126), 2.0))
+    assert float(first.max()) == 1.0  # not overwritten by the second call
