@@ -48,6 +48,7 @@ class TimedRunner(Runner):
     def __init__(self, inner: Runner):
         self.inner, self.name, self.device = inner, inner.name, inner.device
         self.input_names, self.output_names = inner.input_names, inner.output_names
+        self.reuses_outputs = inner.reuses_outputs
         self.times: list[float] = []
 
     def infer(self, feed):
