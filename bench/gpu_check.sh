@@ -42,10 +42,11 @@ if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu_check_site .whl/*.whl \
     && export PYTHONPATH="/tmp/gpu_check_site${PYTHONPATH:+:$PYTHONPATH}"
 elif online; then
-  # onnxruntime-gpu replaces onnxruntime in the same folder: remove the CPU build first
-  "$PY" -m pip uninstall -q -y onnxruntime 2>/dev/null
-  "$PY" -m pip install -q onnxruntime-gpu || log "onnxruntime-gpu did not install"
-  "$PY" -m pip install -q tensorrt || log "tensorrt did not install (needs NVIDIA's index)"
+  # Into a side folder put first on PYTHONPATH: its onnxruntime-gpu shadows a CPU onnxruntime without
+  # touching the environment (the two must never be installed into the same folder).
+  "$PY" -m pip install -q --target /tmp/gpu_check_site onnxruntime-gpu || log "onnxruntime-gpu did not install"
+  "$PY" -m pip install -q --target /tmp/gpu_check_site tensorrt || log "tensorrt did not install (needs NVIDIA's index)"
+  export PYTHONPATH="/tmp/gpu_check_site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 
 "$PY" - <<'EOF' | tee "$OUT_DIR/environment.txt"
