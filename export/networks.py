@@ -177,6 +177,11 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
                 spec.outputs,
                 device=choice.device,
                 autocast=autocast if name in choice.reduced else None,
+                # bf16 on the CPU: channels-last for the 2-D networks (oneDNN's fast bf16 layout)
+                channels_last=choice.device == "cpu"
+                and choice.precision == "bf16"
+                and name in choice.reduced
+                and all(len(shape) == 4 for shape in spec.inputs.values()),
                 name=f"torch-{name}",
             )
             for name, spec in GRAPHS.items()

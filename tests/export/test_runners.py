@@ -121,3 +121,17 @@ def test_graph_call_copies_outputs_of_runners_that_reuse_buffers():
     first = call(torch.ones(1, 126))
     call(torch.full((1, 126), 2.0))
     assert float(first.max()) == 1.0  # not overwritten by the second call
+
+
+def test_torch_runner_channels_last_same_result():
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.InstanceNorm2d(8), torch.nn.Conv2d(8, 3, 1)
+    )
+    x = torch.rand(1, 3, 16, 16)
+    plain = TorchRunner(net, ["x"], ["y"]).infer({"x": x})["y"]
+    runner = TorchRunner(net, ["x"], ["y"], channels_last=True)
+    assert runner.module[0].weight.is_contiguous(memory_format=torch.channels_last)
+    out = runner.infer({"x": x})["y"]
+    assert out.is_contiguous()
+    torch.testing.assert_close(out, plain, atol=1e-5, rtol=0)
