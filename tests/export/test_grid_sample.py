@@ -10,7 +10,12 @@ import torch.nn.functional as F
 
 from export.grid_sample import exportable, grid_sample, plugin_free_active, trilinear_grid_sample
 
-SHAPES = [(1, 3, 4, 5, 6, (4, 5, 6)), (2, 4, 3, 7, 5, (2, 3, 4)), (3, 1, 16, 8, 8, (5, 6, 7))]
+SHAPES = [
+    (1, 3, 4, 5, 6, (4, 5, 6)),
+    (2, 4, 3, 7, 5, (2, 3, 4)),
+    (3, 1, 16, 8, 8, (5, 6, 7)),
+    (2, 12, 4, 6, 5, (3, 4, 5)),
+]  # C < 8 and >= 8
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:5])))
