@@ -55,7 +55,6 @@ class WarpConfig:
     region_scale: float = 2.3  # side of the warped head region / face size
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, following the head...
     ring_follow: float = 0.35  # ...by this share of its rigid motion (hair hangs; it moves less than the face)
-    neck_anchors: bool = False  # hold the neck below the chin still
     regularisation: float = 1e-4
     fold_margin: float = 0.05  # the smallest Jacobian determinant allowed (0 = folding)
     max_angle: float = 45.0  # head pitch/yaw/roll are clamped to this many degrees
@@ -129,8 +128,6 @@ class WarpEngine:
         inside = (ring > 2).all(axis=1) & (ring[:, 0] < size[0] - 3) & (ring[:, 1] < size[1] - 3)
         ring = ring[inside]
         anchors = _border_points(size, count_per_side=10)
-        if cfg.neck_anchors:
-            anchors = np.concatenate([anchors, _neck_points(landmarks[:, :2] - origin, down, size)])
         grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
         # 3. The warp fades to none at the region's border, so the region pastes back as a plain copy.
@@ -231,18 +228,6 @@ def _border_taper(grid: TpsGrid, feather: float) -> np.ndarray:
     )
     t = np.clip(distance / max(feather, 1.0), 0.0, 1.0)
     return (t * t * (3 - 2 * t))[..., None].astype(np.float32)
-
-
-def _neck_points(points: np.ndarray, down: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Points on the neck below the jaw, which stay where they are while the head moves."""
-    chin = points[152]
-    face_height = float((points[152] - points[10]) @ down)
-    right = np.array([down[1], -down[0]])
-    jaw_width = float(abs((points[397] - points[172]) @ right))
-    neck = [chin + down * face_height * d + right * jaw_width * w for d in (0.3, 0.45) for w in (-0.3, 0.0, 0.3)]
-    neck = np.array(neck, np.float32)
-    inside = (neck[:, 0] > 2) & (neck[:, 1] > 2) & (neck[:, 0] < size[0] - 3) & (neck[:, 1] < size[1] - 3)
-    return neck[inside]
 
 
 def _border_points(size: tuple[int, int], count_per_side: int) -> np.ndarray:
