@@ -69,6 +69,7 @@ class WarpState(SourceState):
     region: tuple[int, int, int, int] = (0, 0, 0, 0)  # x0, y0, x1, y1 of the warped head region
     controls: np.ndarray = field(default_factory=lambda: np.zeros(0))  # landmark indices used as controls
     source_controls: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) region px
+    source_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (478, 2) landmarks, region px
     ring: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (R, 2) region px
     anchors: int = 0
     grid: TpsGrid | None = None
@@ -135,7 +136,8 @@ class WarpEngine:
         crop_to_full = np.array([[1, 0, region[0]], [0, 1, region[1]]], np.float64)
         return WarpState(
             image=image, face=face, region=region, controls=controls, source_controls=source_controls,
-            ring=ring, anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
+            source_points=landmarks[:, :2] - origin, ring=ring, anchors=len(anchors), grid=grid,
+            retargeter=Retargeter(face),
             paste=PasteBack(image, crop_to_full, None), taper=taper,
             region_image=np.ascontiguousarray(image[region[1]:region[3], region[0]:region[2]]),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
@@ -149,12 +151,12 @@ class WarpEngine:
         # 1. Target landmarks in region px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         target[:, :2] -= origin
-        _tidy_eyes(state.face.landmarks[:, :2] - origin, target, cfg.min_eye_gap)
+        _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
         _tidy_inner_lips(target, state.down, state.lip_gap)
         # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
         moved = target[state.controls, :2]
         affine = _fit_affine(state.source_controls, moved)
-        ring_target = _apply_affine(_fit_similarity(state.face.landmarks[RIGID, :2] - origin, target[RIGID, :2]), state.ring)
+        ring_target = _apply_affine(_fit_similarity(state.source_points[RIGID], target[RIGID, :2]), state.ring)
         ring_target = state.ring + cfg.ring_follow * (ring_target - state.ring)
         displacement = np.concatenate(
             [moved - state.source_controls, ring_target - state.ring, np.zeros((state.anchors, 2), np.float32)]
@@ -163,7 +165,7 @@ class WarpEngine:
             [_apply_affine(affine, state.source_controls) - state.source_controls, ring_target - state.ring,
              np.zeros((state.anchors, 2), np.float32)]
         )  # fmt: skip
-        # 3. Grid fields (one matmul for both parts) and the fold-free blend.
+        # 3. Grid fields of both parts in one pass, and the fold-free blend.
         fields = state.grid.field(np.concatenate([base, displacement - base], axis=1))
         base_field, detail_field = fields[..., :2], fields[..., 2:]
         spacing = state.grid.spacing
@@ -184,7 +186,7 @@ class WarpEngine:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
             if visibility > 0:
-                paint_mouth(warped, target, visibility, _bite(state, target, origin))
+                paint_mouth(warped, target, visibility, _bite(state, target))
         return state.paste.paste(warped)
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:
@@ -290,9 +292,9 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
         target[iris, :2] = carried + along * corners / max(width, 1e-6) + across * down
 
 
-def _bite(state: WarpState, target: np.ndarray, origin: np.ndarray) -> Bite:
+def _bite(state: WarpState, target: np.ndarray) -> Bite:
     """The teeth follow the skull (the nose tip) and the jaw (the chin), scaled with the head."""
-    source = state.face.landmarks[:, :2] - origin
+    source = state.source_points
     down = state.down
     right = np.array([down[1], -down[0]])
     scale = float(np.linalg.norm(target[263, :2] - target[33, :2]) / max(np.linalg.norm(source[263] - source[33]), 1e-6))
