@@ -35,7 +35,7 @@ import torch
 
 from engines.base import LivePuppetError
 from export.graphs import GRAPHS
-from export.networks import REDUCED_GRAPHS, RuntimeChoice, build_runners, runtime_networks
+from export.networks import REDUCED_GRAPHS, RuntimeChoice, build_runners, cpu_has_bf16, runtime_networks
 from export.runners import Runner, default_threads
 
 log = logging.getLogger("bench.runtimes")
@@ -61,18 +61,6 @@ class TimedRunner(Runner):
 
     def close(self):
         self.inner.close()
-
-
-def cpu_flags() -> set[str]:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def cpu_has_bf16() -> bool:
-    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 def matmul_peak(dtype: torch.dtype, device: str, size: int = 2048, repeats: int = 5) -> float:

@@ -82,7 +82,21 @@ def resolve_runtime(runtime: str, device: str = "auto", precision: str = "fp32")
         )
     if runtime == "torch" and precision == "fp16" and device != "cuda":
         raise LivePuppetError("fp16 is a GPU path; on the CPU use --precision bf16")
+    if precision == "bf16" and device == "cpu" and not cpu_has_bf16():
+        log.warning(
+            "this CPU has no bf16 units (avx512_bf16 / amx_bf16): bf16 is emulated, far slower than fp32"
+        )
     return RuntimeChoice(runtime, device, precision)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bf16 arithmetic units (without them torch emulates bf16, ~100x slower)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
 
 
 def _ort_has_cuda() -> bool:
