@@ -34,3 +34,15 @@ def reference_dir() -> Path:
     if not (root / "README.md").is_file():
         pytest.skip("LivePortrait reference vectors not found: set LIVEPUPPET_REFERENCE (.ci/run sets it)")
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_weights(reference_dir: Path, tmp_path_factory) -> Path:
+    """Synthetic LivePortrait weights generated from the reference manifests (every SHA-256 checked), written
+    once per session in the official checkpoint layout."""
+    pytest.importorskip("torch")
+    from engines.liveportrait.synthetic import write_synthetic_checkpoints
+
+    directory = tmp_path_factory.mktemp("liveportrait_weights")
+    write_synthetic_checkpoints(directory, manifest_dir=reference_dir, verify=True)
+    return directory

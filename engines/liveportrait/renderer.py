@@ -96,9 +96,11 @@ class LivePortraitEngine:
                 "the liveportrait engine needs --weights DIR (see `livepuppet models download`)"
             )
         basis_path = Path(options.weights) / BASIS_FILE
-        if options.runtime != "torch":
-            return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition), basis_path)
         device = resolve_device(options.device)
+        # Exported runtimes, and bf16 on the CPU (its per-graph precision lives in the runners), go through
+        # export.networks; everything else runs the torch modules directly.
+        if options.runtime != "torch" or (options.precision == "bf16" and device.type == "cpu"):
+            return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition), basis_path)
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(options.precision)
         if device.type == "cuda" and dtype is None:  # fp32 as the reference vectors: no TF32
             torch.backends.cuda.matmul.allow_tf32 = False

@@ -13,12 +13,8 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.fixture(scope="session")
-def export_weights(reference_dir: Path, tmp_path_factory) -> Path:
-    from engines.liveportrait.synthetic import write_synthetic_checkpoints
-
-    directory = tmp_path_factory.mktemp("export_weights")
-    write_synthetic_checkpoints(directory, manifest_dir=reference_dir, verify=False)
-    return directory
+def export_weights(synthetic_weights: Path) -> Path:
+    return synthetic_weights
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,8 @@ torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(scope="session")
-def lp_weights(reference_dir: Path, tmp_path_factory) -> Path:
-    from engines.liveportrait.synthetic import write_synthetic_checkpoints
-
-    directory = tmp_path_factory.mktemp("liveportrait_weights")
-    write_synthetic_checkpoints(directory, manifest_dir=reference_dir, verify=True)  # checks every SHA-256
-    return directory
+def lp_weights(synthetic_weights: Path) -> Path:
+    return synthetic_weights
 
 
 @pytest.fixture(scope="session")
