@@ -42,8 +42,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--runtime",
         default="torch",
-        choices=("torch", "onnx", "trt"),
-        help="inference runtime of the neural engine (default: %(default)s)",
+        choices=("torch", "onnx", "trt", "auto"),
+        help="inference runtime of the neural engine; auto picks TensorRT, then onnxruntime-CUDA, then torch "
+        "(default: %(default)s)",
     )
     group.add_argument(
         "--device",
