@@ -31,6 +31,7 @@ from engines.landmarks import (
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
+from engines.warp.eyes import EyeTexture, eye_texture, paint_eye
 from engines.warp.mouth import Bite, paint_mouth
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -84,6 +85,7 @@ class WarpState(SourceState):
     last_grid_map: np.ndarray | None = None  # (ny, nx, 2) backward map on the grid (warm start)
     last_map: np.ndarray | None = None  # (h, w, 2) backward map of the last frame, region px
     last_alpha: float = 1.0
+    eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
 
 
 class WarpEngine:
@@ -141,6 +143,8 @@ class WarpEngine:
             paste=PasteBack(image, crop_to_full, None), taper=taper,
             region_image=np.ascontiguousarray(image[region[1]:region[3], region[0]:region[2]]),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
+            eyes=tuple(eye_texture(image[region[1]:region[3], region[0]:region[2]], landmarks[:, :2] - origin,
+                                   contour, iris) for contour, _, _, iris in EYES),
         )  # fmt: skip
 
     # ---------------------------------------------------------------- render (per frame)
@@ -151,7 +155,7 @@ class WarpEngine:
         # 1. Target landmarks in region px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         target[:, :2] -= origin
-        _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
+        gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
         _tidy_inner_lips(target, state.down, state.lip_gap)
         # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
         moved = target[state.controls, :2]
@@ -181,7 +185,10 @@ class WarpEngine:
         state.last_map = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
         state.last_alpha = alpha
         warped = cv2.remap(state.region_image, state.last_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        # 5. Mouth fill where a closed source mouth is driven open; paste back.
+        # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
+        for (contour, _, _, iris), eye, gaze in zip(EYES, state.eyes, gazes):
+            scale = _eye_width(target, contour) / max(_eye_width(state.source_points, contour), 1e-6)
+            paint_eye(warped, target, contour, iris, eye, scale, float(np.clip((gaze - 0.1) / 0.08, 0.0, 1.0)))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
@@ -266,9 +273,15 @@ def _clamp_pose(motion: Motion, limit: float) -> Motion:
     return dataclasses.replace(motion, rotation=clamped)
 
 
-def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
+def _eye_width(points: np.ndarray, contour: np.ndarray) -> float:
+    return float(np.linalg.norm(points[contour[0], :2] - points[contour[8], :2]))
+
+
+def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> list[float]:
     """In place: lids stay ``min_gap`` eye widths apart (never cross); irises follow the eye opening and
-    stay inside the eye. ``source``/``target`` are (478, >=2) px."""
+    stay inside the eye. ``source``/``target`` are (478, >=2) px. Returns each eye's gaze shift (how far
+    the iris moved within the eye) in eye widths."""
+    gazes = []
     for contour, upper, lower, iris in EYES:
         affine = _fit_affine(source[contour, :2], target[contour, :2])
         width = float(np.linalg.norm(target[contour[0], :2] - target[contour[8], :2]))
@@ -290,6 +303,8 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> None:
         along = np.clip(along, -0.35 * width, 0.35 * width)
         across = np.clip(across, -0.45 * opening, 0.45 * opening)
         target[iris, :2] = carried + along * corners / max(width, 1e-6) + across * down
+        gazes.append(float(np.hypot(along, across)) / max(width, 1e-6))
+    return gazes
 
 
 def _bite(state: WarpState, target: np.ndarray) -> Bite:
