@@ -16,11 +16,10 @@ DEFAULT_SCLERA = np.array([232, 226, 220], np.float32)
 
 @dataclass(frozen=True, slots=True)
 class EyeTexture:
-    """What one source eye looks like: its iris disk and the colour of its white."""
+    """What one source eye looks like: its iris disk (the part its lids leave visible) and its white."""
 
     iris_patch: np.ndarray  # (S, S, 3) float32 source pixels around the iris centre
     iris_alpha: np.ndarray  # (S, S) float32: where the patch shows iris (inside the disk and the opening)
-    iris_colour: np.ndarray  # (3,) fills the part of the disk the source lids cover
     radius: float  # source iris radius, px
     sclera: np.ndarray  # (3,)
 
@@ -40,8 +39,6 @@ def eye_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, iris
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     disk = np.clip(radius + 0.5 - np.hypot(xx - half, yy - half), 0.0, 1.0)
     alpha = disk * opening
-    visible = alpha > 0.5
-    iris_colour = patch[visible].mean(axis=0) if visible.any() else np.array([70, 50, 40], np.float32)
     # The white: the brighter part of the opening outside the iris disk.
     x0, y0 = np.floor(points[contour, :2].min(axis=0)).astype(int)
     x1, y1 = np.ceil(points[contour, :2].max(axis=0)).astype(int) + 1
@@ -58,7 +55,7 @@ def eye_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, iris
         # A narrow source eye shows little white: lean on a neutral white as the sample gets darker.
         trust = float(np.clip((sampled.mean() - 110.0) / 80.0, 0.0, 1.0))
         sclera = trust * sampled + (1.0 - trust) * DEFAULT_SCLERA * (sampled.mean() / 200.0 + 0.25)
-    return EyeTexture(patch.astype(np.float32), alpha.astype(np.float32), iris_colour.astype(np.float32), radius, sclera)
+    return EyeTexture(patch.astype(np.float32), alpha.astype(np.float32), radius, sclera)
 
 
 def paint_eye(
@@ -99,9 +96,10 @@ def paint_eye(
     alpha = cv2.warpAffine(eye.iris_alpha, to_box, box, flags=cv2.INTER_LINEAR)[..., None]
     yy, xx = rows - y0, columns - x0
     disk = np.clip(eye.radius * scale + 0.5 - np.hypot(xx - centre[0], yy - centre[1]), 0.0, 1.0)[..., None]
-    iris_colour = alpha * patch + (1.0 - alpha) * eye.iris_colour * (0.9 + 0.1 * shade[..., None])
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    # Where the source lids hid part of the iris, the warp's own (moved) iris shows through.
+    iris_colour = alpha * patch + (1.0 - alpha) * region
     colour = colour * (1.0 - disk) + iris_colour * disk
     # 4. Blend into the image.
-    region = image[y0:y1, x0:x1].astype(np.float32)
     region += (colour - region) * opening[..., None]
     image[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)

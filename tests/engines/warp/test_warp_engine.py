@@ -108,3 +108,22 @@ def test_output_size_option(astronaut):
     state = engine.prepare(image, face)
     neutral = state.retargeter.source_points
     assert engine.render(state, Motion.identity(neutral)).shape == (256, 256, 3)
+
+
+def test_gaze_moves_the_iris_and_leaves_white_behind(warp, astronaut):
+    from engines.landmarks import LEFT_IRIS, RIGHT_IRIS
+
+    engine, state, neutral = warp
+    image, face = astronaut
+    expression = np.zeros_like(neutral)
+    expression[np.concatenate([RIGHT_IRIS, LEFT_IRIS]), 0] += 0.08  # look towards the image's right
+    motion = dataclasses.replace(Motion.identity(neutral), expression=expression)
+    out = engine.render(state, motion).copy()
+    width = np.linalg.norm(face.landmarks[33, :2] - face.landmarks[133, :2])
+    intended = state.retargeter.retarget(motion)[468, 0] - face.landmarks[468, 0]
+    moved = _track(out).landmarks[468, 0] - face.landmarks[468, 0]
+    assert intended > 0.1 * width and moved > 0.5 * intended
+    # where the iris was (its left edge) the eye is now brighter: white, not a smeared iris
+    centre, radius = face.landmarks[468, :2], np.linalg.norm(face.landmarks[469, :2] - face.landmarks[468, :2])
+    x, y = int(round(centre[0] - 0.6 * radius)), int(round(centre[1]))
+    assert out[y, x].astype(int).sum() > image[y, x].astype(int).sum() + 60
