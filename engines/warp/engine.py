@@ -188,7 +188,7 @@ class WarpEngine:
         # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
         for (contour, _, _, iris), eye, gaze in zip(EYES, state.eyes, gazes):
             scale = _eye_width(target, contour) / max(_eye_width(state.source_points, contour), 1e-6)
-            paint_eye(warped, target, contour, iris, eye, scale, float(np.clip((gaze - 0.1) / 0.08, 0.0, 1.0)))
+            paint_eye(warped, target, contour, iris, eye, scale, float(np.clip((gaze - 0.13) / 0.08, 0.0, 1.0)))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
