@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.warp.polygon import polygon_patch
+
 DEFAULT_SCLERA = np.array([232, 226, 220], np.float32)
 
 
@@ -67,18 +69,13 @@ def paint_eye(
     if weight <= 0:
         return
     polygon = target[contour, :2]
-    height, width = image.shape[:2]
-    x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - 1
-    x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + 2
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    if x1 - x0 < 3 or y1 - y0 < 2:
-        return
-    box = (x1 - x0, y1 - y0)
     # 1. The opening, a pixel inside the lid line (the warped lids and lashes stay), feathered.
-    opening = np.zeros((box[1], box[0]), np.uint8)
-    cv2.fillPoly(opening, [np.round((polygon - (x0, y0)) * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
-    opening = cv2.erode(opening, np.ones((3, 3), np.uint8))
-    opening = cv2.GaussianBlur(opening, (3, 3), 0).astype(np.float32) * (weight / 255.0)
+    patch = polygon_patch(polygon, image.shape, pad=1, blur=3, inset=True)
+    if patch is None:
+        return
+    (x0, y0, x1, y1), opening = patch
+    opening *= weight
+    box = (x1 - x0, y1 - y0)
     # 2. The white, shaded under the upper lid and towards the corners.
     rows = np.arange(y0, y1, dtype=np.float32)[:, None]
     columns = np.arange(x0, x1, dtype=np.float32)[None, :]

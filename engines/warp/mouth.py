@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from engines.landmarks import INNER_LIP_CONTOUR, INNER_LIP_LOWER, INNER_LIP_UPPER
+from engines.warp.polygon import polygon_patch
 
 CAVITY = np.array([52, 18, 24], np.float32)
 THROAT = np.array([22, 6, 10], np.float32)
@@ -46,17 +46,12 @@ def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float, bite: 
     if visibility <= 0:
         return
     polygon = target[INNER_LIP_CONTOUR, :2]
-    height, width = image.shape[:2]
-    x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - 2
-    x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + 3
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    if x1 - x0 < 3 or y1 - y0 < 2:
+    # 1. Feathered mask of the opening, in its box.
+    patch = polygon_patch(polygon, image.shape, pad=2, blur=5)
+    if patch is None:
         return
-    # 1. Feathered mask of the opening, in the box.
-    local = (polygon - (x0, y0)).astype(np.float32)
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [np.round(local * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
-    mask = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32) * (visibility / 255.0)
+    (x0, y0, x1, y1), mask = patch
+    mask *= visibility
     # 2. Per column, the upper and lower inner-lip curves; rows measured from them.
     columns = np.arange(x0, x1, dtype=np.float32)
     rows = np.arange(y0, y1, dtype=np.float32)[:, None]
