@@ -199,6 +199,11 @@ def _wan_vae():
 
 
 WAN_FACE_SIZE = 16  # the tiny motion encoder's face-crop side (the real model uses 512)
+# What the tiny Wan-Animate and Wan-VACE transformers share.
+TINY_WAN_TRANSFORMER = dict(
+    patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, out_channels=16, text_dim=32,
+    freq_dim=32, ffn_dim=32, num_layers=2, rope_max_seq_len=32,
+)  # fmt: skip
 
 
 def build_wan_animate(folder: Path) -> None:
@@ -209,18 +214,10 @@ def build_wan_animate(folder: Path) -> None:
     torch.manual_seed(4)
     tokenizer, text_encoder = _wan_text_parts()
     transformer = WanAnimateTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
+        **TINY_WAN_TRANSFORMER,
         in_channels=36,
         latent_channels=16,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=32,
-        ffn_dim=32,
-        num_layers=2,
         image_dim=8,
-        rope_max_seq_len=32,
         motion_encoder_channel_sizes={"4": 8, "8": 8, "16": 8},
         motion_encoder_size=WAN_FACE_SIZE,
         motion_style_dim=8,
@@ -262,16 +259,8 @@ def build_wan_vace(folder: Path) -> None:
     torch.manual_seed(5)
     tokenizer, text_encoder = _wan_text_parts()
     transformer = WanVACETransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
+        **TINY_WAN_TRANSFORMER,
         in_channels=16,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=32,
-        ffn_dim=32,
-        num_layers=2,
-        rope_max_seq_len=32,
         vace_layers=[0, 1],
         vace_in_channels=96,
     )

@@ -22,6 +22,17 @@ def _has_audio(path) -> bool:
         return any(stream.type == "audio" for stream in container.streams)
 
 
+
+class Interrupt(Exception):
+    """Stands for a render killed midway."""
+
+
+def _job(tmp_path, portrait, driving, name: str, max_frames: int) -> OfflineJob:
+    return OfflineJob(
+        source=portrait, driving=driving, output=tmp_path / name, work=tmp_path / "work", size=128,
+        max_frames=max_frames, progress=False,
+    )  # fmt: skip
+
 def test_diffusion_cli_with_ip_adapter(tmp_path, tiny_models, portrait, driving_with_audio):
     out = tmp_path / "diffusion.mp4"
     code = main(
@@ -84,18 +95,7 @@ def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait,
     assert (
         renderer.pipe.image_encoder is not None and type(renderer.pipe.scheduler).__name__ == "LCMScheduler"
     )
-    job = OfflineJob(
-        source=portrait,
-        driving=driving_with_audio,
-        output=tmp_path / "resumed.mp4",
-        work=tmp_path / "work",
-        size=128,
-        max_frames=3,
-        progress=False,
-    )
-
-    class Interrupt(Exception):
-        pass
+    job = _job(tmp_path, portrait, driving_with_audio, "resumed.mp4", max_frames=3)
 
     def stop(index):
         raise Interrupt
@@ -123,15 +123,7 @@ def test_animatediff_windows(tmp_path, tiny_models, portrait, driving_with_audio
         weights, DiffusionConfig(steps=3, resolution=64, window=2, overlap=1), base=BaseFrames(None)
     )
     assert type(renderer.pipe).__name__ == "AnimateDiffVideoToVideoControlNetPipeline"
-    job = OfflineJob(
-        source=portrait,
-        driving=driving_with_audio,
-        output=tmp_path / "animatediff.mp4",
-        work=tmp_path / "work",
-        size=128,
-        max_frames=3,
-        progress=False,
-    )
+    job = _job(tmp_path, portrait, driving_with_audio, "animatediff.mp4", max_frames=3)
     assert run_job(job, renderer).computed == 3
     assert len(_frames(job.output)) == 3
 
@@ -178,18 +170,7 @@ def test_video_model_resumes_by_segment(tmp_path, tiny_models, portrait, driving
     calls = []
     original = renderer.render
     renderer.render = lambda frames: calls.append([f.index for f in frames]) or original(frames)
-    job = OfflineJob(
-        source=portrait,
-        driving=driving_with_audio,
-        output=tmp_path / "vace.mp4",
-        work=tmp_path / "work",
-        size=128,
-        max_frames=6,
-        progress=False,
-    )
-
-    class Interrupt(Exception):
-        pass
+    job = _job(tmp_path, portrait, driving_with_audio, "vace.mp4", max_frames=6)
 
     def stop_after_first_segment(index):
         if index == 4:
