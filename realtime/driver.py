@@ -102,6 +102,7 @@ class MotionDriver:
             self.frames_without_face += 1
             return self._lost(frame.timestamp)
         if self._neutral_frame is None:
+            face = self._tracker.settle(frame.image) or face
             self._calibrate(frame, face)
         normalised = self._neutral_frame.normalise(face.landmarks)
         if self._filter is not None:

@@ -105,6 +105,9 @@ class FakeTracker:
         points[:, 0] += 0.02 * float(rgb[0, 0, 2])
         return Face(points, (rgb.shape[1], rgb.shape[0]))
 
+    def settle(self, rgb: np.ndarray) -> Face | None:
+        return self.track(rgb)  # no tracking crop to settle
+
     def close(self) -> None:
         pass
 
