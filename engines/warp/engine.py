@@ -32,7 +32,7 @@ from engines.landmarks import (
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.eyes import EyeTexture, eye_texture, paint_eye
-from engines.warp.mouth import Bite, paint_mouth
+from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
 CHEEKS = np.array([50, 280, 205, 425, 187, 411, 147, 376, 116, 345, 123, 352, 36, 266, 142, 371])
@@ -86,6 +86,7 @@ class WarpState(SourceState):
     last_map: np.ndarray | None = None  # (h, w, 2) backward map of the last frame, region px
     last_alpha: float = 1.0
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
+    mouth_palette: MouthPalette = field(default_factory=MouthPalette)
 
 
 class WarpEngine:
@@ -143,6 +144,7 @@ class WarpEngine:
             paste=PasteBack(image, crop_to_full, None), taper=taper,
             region_image=np.ascontiguousarray(image[region[1]:region[3], region[0]:region[2]]),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
+            mouth_palette=palette_for(image, landmarks),
             eyes=tuple(eye_texture(image[region[1]:region[3], region[0]:region[2]], landmarks[:, :2] - origin,
                                    contour, iris) for contour, _, _, iris in EYES),
         )  # fmt: skip
@@ -193,7 +195,7 @@ class WarpEngine:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
             if visibility > 0:
-                paint_mouth(warped, target, visibility, _bite(state, target))
+                paint_mouth(warped, target, visibility, _bite(state, target), state.mouth_palette)
         return state.paste.paste(warped)
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:

@@ -6,7 +6,7 @@ tongue, blended in through a feathered polygon mask. All work happens in the mou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,9 +15,40 @@ from engines.warp.polygon import polygon_patch
 
 CAVITY = np.array([52, 18, 24], np.float32)
 THROAT = np.array([22, 6, 10], np.float32)
-TEETH = np.array([232, 226, 214], np.float32)
 TONGUE = np.array([176, 82, 92], np.float32)
 GUM = np.array([196, 104, 112], np.float32)
+# Teeth are lit like the face around them: the cheeks' colour, half desaturated (enamel is near-neutral
+# ivory), a tenth brighter. On skimage's astronaut, whose own teeth show, this gives (238, 219, 207)
+# against (245, 232, 220) measured on the brightest quarter of his mouth; a fixed bright white glowed in
+# dim or warm portraits.
+CHEEKS = np.array([50, 280, 205, 425, 101, 330])  # cheek-surface landmarks, both sides
+TEETH_DESATURATION = 0.5
+TEETH_BRIGHTNESS = 1.1
+DEFAULT_TEETH = np.array([232, 226, 214], np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class MouthPalette:
+    """Colours of the painted mouth that depend on the portrait's light (RGB float32)."""
+
+    teeth: np.ndarray = field(default_factory=lambda: DEFAULT_TEETH.copy())
+
+
+def palette_for(image: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
+    """The palette lit like ``image`` (RGB uint8), measured on the cheeks at ``landmarks`` (478, >=2) px."""
+    height, width = image.shape[:2]
+    radius = max(2, int(0.06 * float(np.linalg.norm(landmarks[263, :2] - landmarks[33, :2]))))
+    samples = []
+    for x, y in landmarks[CHEEKS, :2].round().astype(int):
+        patch = image[max(0, y - radius) : min(height, y + radius), max(0, x - radius) : min(width, x + radius)]
+        samples.append(patch.reshape(-1, 3))
+    pixels = np.concatenate(samples) if samples else np.zeros((0, 3), np.uint8)
+    if len(pixels) == 0:
+        return MouthPalette()
+    skin = np.median(pixels, axis=0).astype(np.float32)
+    grey = skin.mean()
+    teeth = TEETH_BRIGHTNESS * (grey + (1.0 - TEETH_DESATURATION) * (skin - grey))
+    return MouthPalette(teeth=np.clip(teeth, 0, 255).astype(np.float32))
 
 
 def _lip_curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -37,7 +68,9 @@ class Bite:
     jaw_drop: float
 
 
-def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float, bite: Bite) -> None:
+def paint_mouth(
+    image: np.ndarray, target: np.ndarray, visibility: float, bite: Bite, palette: MouthPalette = MouthPalette()
+) -> None:
     """Paint the cavity inside the target inner-lip polygon of ``image`` (RGB uint8, modified in place).
 
     ``target`` is (478, >=2) landmarks in ``image`` pixels; ``visibility`` in [0, 1] fades the fill in as
@@ -85,7 +118,7 @@ def paint_mouth(image: np.ndarray, target: np.ndarray, visibility: float, bite: 
     under_lip = 0.7 + 0.3 * np.clip(np.minimum(rows - upper, lower - rows) / max(0.05 * mouth_width, 1.0), 0.0, 1.0)
     teeth_shade = ((0.95 - 0.45 * across**2) * seams * under_lip)[..., None]
     teeth = np.maximum(upper_teeth, lower_teeth)[..., None]
-    colour += (TEETH * teeth_shade - colour) * teeth
+    colour += (palette.teeth * teeth_shade - colour) * teeth
     colour += (GUM * teeth_shade - colour) * gum * upper_teeth[..., None]
     # 5. Tongue: a soft ellipse resting on the lower lip, visible once the mouth is open.
     tongue = np.clip(1.0 - ((columns[None, :] - centre_x) / (0.33 * mouth_width)) ** 2

@@ -127,3 +127,16 @@ def test_gaze_moves_the_iris_and_leaves_white_behind(warp, astronaut):
     centre, radius = face.landmarks[468, :2], np.linalg.norm(face.landmarks[469, :2] - face.landmarks[468, :2])
     x, y = int(round(centre[0] - 0.6 * radius)), int(round(centre[1]))
     assert out[y, x].astype(int).sum() > image[y, x].astype(int).sum() + 60
+
+
+def test_painted_teeth_are_lit_like_the_portrait(astronaut):
+    from engines.warp.mouth import palette_for
+
+    image, face = astronaut
+    lit = palette_for(image, face.landmarks).teeth
+    dim = palette_for((image * 0.5).astype(np.uint8), face.landmarks).teeth
+    # the astronaut's own teeth (brightest quarter of his open mouth) are about (245, 232, 220)
+    assert np.abs(lit - (245, 232, 220)).max() < 20
+    np.testing.assert_allclose(dim, 0.5 * lit, atol=3)
+    # enamel is nearer neutral than skin
+    assert np.ptp(lit) < np.ptp(np.median(image[face.landmarks[[50, 280], 1].astype(int), face.landmarks[[50, 280], 0].astype(int)], axis=0))
