@@ -42,6 +42,7 @@ CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
     FACE_OVAL, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_IRIS, LEFT_IRIS, RIGHT_BROW, LEFT_BROW, LIPS,
     NOSE, CHEEKS, FOREHEAD, JAW,
 ]).tolist())))  # fmt: skip
+RING_FOLLOW_STEPS = 14  # shares tried (ring_follow .. 1, 0.05 apart) when the base motion would fold
 INNER_UPPER = INNER_LIP_UPPER[1:-1]  # without the corners; pairs with INNER_LOWER point for point
 INNER_LOWER = INNER_LIP_LOWER[1:-1]
 EYES = (
@@ -162,21 +163,18 @@ class WarpEngine:
         # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
         moved = target[state.controls, :2]
         affine = _fit_affine(state.source_controls, moved)
-        ring_target = _apply_affine(_fit_similarity(state.source_points[RIGID], target[RIGID, :2]), state.ring)
-        ring_target = state.ring + cfg.ring_follow * (ring_target - state.ring)
-        displacement = np.concatenate(
-            [moved - state.source_controls, ring_target - state.ring, np.zeros((state.anchors, 2), np.float32)]
-        )
+        ring_motion = _apply_affine(_fit_similarity(state.source_points[RIGID], target[RIGID, :2]), state.ring) - state.ring
+        no_motion = np.zeros((state.anchors, 2), np.float32)
         base = np.concatenate(
-            [_apply_affine(affine, state.source_controls) - state.source_controls, ring_target - state.ring,
-             np.zeros((state.anchors, 2), np.float32)]
-        )  # fmt: skip
+            [_apply_affine(affine, state.source_controls) - state.source_controls, cfg.ring_follow * ring_motion, no_motion]
+        )
+        detail = np.concatenate([moved - state.source_controls - base[: len(moved)], np.zeros_like(ring_motion), no_motion])
         # 3. Grid fields of both parts in one pass, and the fold-free blend.
-        fields = state.grid.field(np.concatenate([base, displacement - base], axis=1))
+        fields = state.grid.field(np.concatenate([base, detail], axis=1))
         base_field, detail_field = fields[..., :2], fields[..., 2:]
         spacing = state.grid.spacing
         if determinant(jacobian(base_field, spacing)).min() < cfg.fold_margin:
-            base_field = base_field * fold_free_blend(np.zeros_like(base_field), base_field, spacing, cfg.fold_margin)
+            base_field = _unfolded_base(state, base_field, ring_motion, cfg)
         forward, alpha = fold_free_field(base_field, detail_field, spacing, cfg.fold_margin)
         # 4. Backward map, upsampled to pixels; remap.
         grid_points = state.grid.points.reshape(*state.grid.shape, 2)
@@ -273,6 +271,22 @@ def _clamp_pose(motion: Motion, limit: float) -> Motion:
         return motion
     clamped = euler_to_rotation(*np.clip(angles, -limit, limit))
     return dataclasses.replace(motion, rotation=clamped)
+
+
+def _unfolded_base(state: WarpState, base_field: np.ndarray, ring_motion: np.ndarray, cfg: WarpConfig) -> np.ndarray:
+    """The head's base motion when it would fold: a large head move squeezes the band between the face and
+    the lagging hair ring. The hair then follows more of the head (the smallest share that does not fold),
+    so the face still reaches its target; only when even a fully following ring folds is the whole base
+    motion scaled down."""
+    spacing = state.grid.spacing
+    zeros = np.zeros((len(state.source_controls), 2), np.float32)
+    anchors = np.zeros((state.anchors, 2), np.float32)
+    per_follow = state.grid.field(np.concatenate([zeros, ring_motion, anchors]))  # the ring's field per unit share
+    for follow in np.linspace(cfg.ring_follow, 1.0, RING_FOLLOW_STEPS)[1:]:
+        candidate = base_field + (follow - cfg.ring_follow) * per_follow
+        if determinant(jacobian(candidate, spacing)).min() >= cfg.fold_margin:
+            return candidate
+    return candidate * fold_free_blend(np.zeros_like(candidate), candidate, spacing, cfg.fold_margin)
 
 
 def _eye_width(points: np.ndarray, contour: np.ndarray) -> float:
