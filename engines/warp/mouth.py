@@ -99,7 +99,8 @@ def paint_mouth(
     shade = (1.0 - 0.5 * np.sin(np.pi * depth)) * (1.0 - 0.35 * across**2)
     colour = THROAT + (CAVITY - THROAT) * shade[..., None]
     # 4. Teeth: the upper row down to the occlusal line, the lower row from the line plus the jaw drop,
-    #    both arched up/down towards the corners, faint gaps between teeth, shaded under the lips.
+    #    both arched up/down towards the corners, faint gaps between teeth, shaded under the lips and fading
+    #    into the shadow at the corners where the dental arch turns away (the buccal corridors).
     opening = float(gap.max()) / max(mouth_width, 1.0)
     arch = 0.05 * mouth_width * across**2
     occlusal = bite.point[1] + (columns[None, :] - bite.point[0]) * bite.slope
@@ -116,7 +117,8 @@ def paint_mouth(
     tooth_width = max(0.1 * mouth_width, 2.0)
     seams = 1.0 - 0.12 * np.exp(-((((columns - centre_x) / tooth_width + 0.5) % 1.0 - 0.5) * 6.0) ** 2)[None, :]
     under_lip = 0.7 + 0.3 * np.clip(np.minimum(rows - upper, lower - rows) / max(0.05 * mouth_width, 1.0), 0.0, 1.0)
-    teeth_shade = ((0.95 - 0.45 * across**2) * seams * under_lip)[..., None]
+    corridor = np.clip((0.9 - across) / 0.3, 0.25, 1.0)  # the side teeth turn away from the light
+    teeth_shade = ((0.95 - 0.45 * across**2) * seams * under_lip * corridor)[..., None]
     teeth = np.maximum(upper_teeth, lower_teeth)[..., None]
     colour += (palette.teeth * teeth_shade - colour) * teeth
     colour += (GUM * teeth_shade - colour) * gum * upper_teeth[..., None]
