@@ -34,6 +34,9 @@ class MicAudioSource:
 
     ``device`` is a PortAudio device index or (part of) a name; None takes the default input. At most
     ``buffer_seconds`` of unread audio is kept (older blocks are dropped: the mouth follows the present).
+    The first ``startup_seconds`` after the stream opens are dropped: inputs often deliver a click or junk
+    in their first periods (the ALSA test device gives 20 ms of near full-scale samples), which would set
+    the mouth model's loudness peak for seconds.
     """
 
     def __init__(
@@ -42,11 +45,13 @@ class MicAudioSource:
         sample_rate: int = SAMPLE_RATE,
         block_size: int = 160,
         buffer_seconds: float = 1.0,
+        startup_seconds: float = 0.1,
     ):
         sd = import_sounddevice()
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.overflows = 0
+        self._startup_frames = int(startup_seconds * sample_rate)
         # deque append/popleft are atomic: the callback thread appends, the reader pops
         self._ring: collections.deque[AudioBlock] = collections.deque(
             maxlen=max(1, int(buffer_seconds * sample_rate / block_size))
@@ -67,6 +72,9 @@ class MicAudioSource:
     def _callback(self, indata: np.ndarray, frames: int, time_info, status) -> None:
         if status:
             self.overflows += 1
+        if self._startup_frames > 0:
+            self._startup_frames -= frames
+            return
         self._ring.append(AudioBlock(indata[:, 0].copy(), time.perf_counter() - frames / self.sample_rate))
 
     @property
