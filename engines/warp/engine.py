@@ -163,12 +163,12 @@ class WarpEngine:
         # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
         moved = target[state.controls, :2]
         affine = _fit_affine(state.source_controls, moved)
-        ring_motion = _apply_affine(_fit_similarity(state.source_points[RIGID], target[RIGID, :2]), state.ring) - state.ring
+        head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
+        ring_motion = _apply_affine(head, state.ring) - state.ring  # the ring moving fully with the head
+        affine_motion = _apply_affine(affine, state.source_controls) - state.source_controls
         no_motion = np.zeros((state.anchors, 2), np.float32)
-        base = np.concatenate(
-            [_apply_affine(affine, state.source_controls) - state.source_controls, cfg.ring_follow * ring_motion, no_motion]
-        )
-        detail = np.concatenate([moved - state.source_controls - base[: len(moved)], np.zeros_like(ring_motion), no_motion])
+        base = np.concatenate([affine_motion, cfg.ring_follow * ring_motion, no_motion])
+        detail = np.concatenate([moved - state.source_controls - affine_motion, 0 * ring_motion, no_motion])
         # 3. Grid fields of both parts in one pass, and the fold-free blend.
         fields = state.grid.field(np.concatenate([base, detail], axis=1))
         base_field, detail_field = fields[..., :2], fields[..., 2:]
@@ -273,7 +273,9 @@ def _clamp_pose(motion: Motion, limit: float) -> Motion:
     return dataclasses.replace(motion, rotation=clamped)
 
 
-def _unfolded_base(state: WarpState, base_field: np.ndarray, ring_motion: np.ndarray, cfg: WarpConfig) -> np.ndarray:
+def _unfolded_base(
+    state: WarpState, base_field: np.ndarray, ring_motion: np.ndarray, cfg: WarpConfig
+) -> np.ndarray:
     """The head's base motion when it would fold: a large head move squeezes the band between the face and
     the lagging hair ring. The hair then follows more of the head (the smallest share that does not fold),
     so the face still reaches its target; only when even a fully following ring folds is the whole base
@@ -281,7 +283,7 @@ def _unfolded_base(state: WarpState, base_field: np.ndarray, ring_motion: np.nda
     spacing = state.grid.spacing
     zeros = np.zeros((len(state.source_controls), 2), np.float32)
     anchors = np.zeros((state.anchors, 2), np.float32)
-    per_follow = state.grid.field(np.concatenate([zeros, ring_motion, anchors]))  # the ring's field per unit share
+    per_follow = state.grid.field(np.concatenate([zeros, ring_motion, anchors]))  # the ring's field, per share
     for follow in np.linspace(cfg.ring_follow, 1.0, RING_FOLLOW_STEPS)[1:]:
         candidate = base_field + (follow - cfg.ring_follow) * per_follow
         if determinant(jacobian(candidate, spacing)).min() >= cfg.fold_margin:

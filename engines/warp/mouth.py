@@ -21,7 +21,7 @@ GUM = np.array([196, 104, 112], np.float32)
 # ivory), a tenth brighter. On skimage's astronaut, whose own teeth show, this gives (238, 219, 207)
 # against (245, 232, 220) measured on the brightest quarter of his mouth; a fixed bright white glowed in
 # dim or warm portraits.
-CHEEKS = np.array([50, 280, 205, 425, 101, 330])  # cheek-surface landmarks, both sides
+CHEEK_SAMPLES = np.array([50, 280, 205, 425, 101, 330])  # cheek-surface landmarks, both sides
 TEETH_DESATURATION = 0.5
 TEETH_BRIGHTNESS = 1.1
 DEFAULT_TEETH = np.array([232, 226, 214], np.float32)
@@ -39,11 +39,11 @@ def palette_for(image: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
     height, width = image.shape[:2]
     radius = max(2, int(0.06 * float(np.linalg.norm(landmarks[263, :2] - landmarks[33, :2]))))
     samples = []
-    for x, y in landmarks[CHEEKS, :2].round().astype(int):
+    for x, y in landmarks[CHEEK_SAMPLES, :2].round().astype(int):
         patch = image[max(0, y - radius) : min(height, y + radius), max(0, x - radius) : min(width, x + radius)]
         samples.append(patch.reshape(-1, 3))
-    pixels = np.concatenate(samples) if samples else np.zeros((0, 3), np.uint8)
-    if len(pixels) == 0:
+    pixels = np.concatenate(samples)
+    if len(pixels) == 0:  # cheeks outside the image
         return MouthPalette()
     skin = np.median(pixels, axis=0).astype(np.float32)
     grey = skin.mean()
