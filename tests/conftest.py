@@ -46,3 +46,12 @@ def synthetic_weights(reference_dir: Path, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("liveportrait_weights")
     write_synthetic_checkpoints(directory, manifest_dir=reference_dir, verify=True)
     return directory
+
+
+@pytest.fixture(scope="session")
+def synthetic_networks(synthetic_weights: Path):
+    """The synthetic weights loaded once per session through the users' loader (CPU, fp32). Shared by the
+    engine and export tests: treat as read-only."""
+    from engines.liveportrait.checkpoints import load_networks
+
+    return load_networks(synthetic_weights, "cpu")

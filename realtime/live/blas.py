@@ -14,6 +14,7 @@ import ctypes
 import glob
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,14 +44,19 @@ def _openblas_libraries() -> list[str]:
     return found
 
 
+def _loaded_openblas() -> Iterator[tuple[str, ctypes.CDLL]]:
+    """(path, handle) of each OpenBLAS library already loaded in this process."""
+    for path in _openblas_libraries():
+        try:
+            yield path, ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+
+
 def limit_blas_threads(threads: int = 1) -> bool:
     """Resize OpenBLAS's thread pool; True when a library took the setting."""
     done = False
-    for path in _openblas_libraries():
-        try:
-            library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
-        except OSError:
-            continue
+    for path, library in _loaded_openblas():
         for name in SETTERS:
             setter = getattr(library, name, None)
             if setter is not None:
@@ -65,11 +71,7 @@ def limit_blas_threads(threads: int = 1) -> bool:
 
 def blas_threads() -> int | None:
     """OpenBLAS's current pool size, or None when there is no OpenBLAS."""
-    for path in _openblas_libraries():
-        try:
-            library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
-        except OSError:
-            continue
+    for _, library in _loaded_openblas():
         for name in SETTERS:
             getter = getattr(library, name.replace("set_num_threads", "get_num_threads"), None)
             if getter is not None:

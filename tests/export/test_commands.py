@@ -11,13 +11,13 @@ import pytest
 from realtime.cli import main
 
 
-def test_export_onnx_writes_graphs_and_manifest(onnx_files, export_weights, tmp_path):
+def test_export_onnx_writes_graphs_and_manifest(onnx_files, synthetic_weights, tmp_path):
     out = tmp_path / "exported"
     out.mkdir()
     for name, path in onnx_files.items():  # reuse the session's export; the command fills in what is missing
         if name != "lip":
             os.link(path, out / path.name)
-    assert main(["export", "--weights", str(export_weights), "--runtime", "onnx", "--out", str(out)]) == 0
+    assert main(["export", "--weights", str(synthetic_weights), "--runtime", "onnx", "--out", str(out)]) == 0
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["grid_sample"] == "plugin-free" and manifest["opset"] == 18
     assert set(manifest["graphs"]) == set(onnx_files)

@@ -71,9 +71,9 @@ def test_every_graph_exports_checked(onnx_files):
 
 
 @pytest.mark.parametrize("name", list(GRAPHS))
-def test_onnxruntime_cpu_equals_torch(name, onnx_files, export_networks, reference_dir):
+def test_onnxruntime_cpu_equals_torch(name, onnx_files, synthetic_networks, reference_dir):
     spec = GRAPHS[name]
-    torch_runner = TorchRunner(graph_module(spec, export_networks), spec.inputs, spec.outputs)
+    torch_runner = TorchRunner(graph_module(spec, synthetic_networks), spec.inputs, spec.outputs)
     with OnnxRuntimeRunner(onnx_files[name], device="cpu") as ort_runner:
         assert ort_runner.input_names == tuple(spec.inputs)
         for feed in reference_feeds(reference_dir)[name]:
@@ -85,7 +85,7 @@ def test_onnxruntime_cpu_equals_torch(name, onnx_files, export_networks, referen
                 assert worst <= ATOL, f"{name}.{key}: onnxruntime vs torch max |diff| {worst:.3g}"
 
 
-def test_runtime_networks_are_drop_in(onnx_files, export_networks, reference_dir):
+def test_runtime_networks_are_drop_in(onnx_files, synthetic_networks, reference_dir):
     """The runner-backed networks return the torch modules' types (as the engine's pipeline uses them)."""
     from engines.liveportrait.motion import MotionOutput
     from export.networks import runtime_networks
@@ -98,7 +98,7 @@ def test_runtime_networks_are_drop_in(onnx_files, export_networks, reference_dir
     out = networks.motion(image)
     assert isinstance(out, MotionOutput)
     with torch.no_grad():
-        expected = export_networks.motion(image)
+        expected = synthetic_networks.motion(image)
     assert float((out.keypoints - expected.keypoints).abs().max()) <= ATOL
     x = torch.zeros(1, 126)
-    assert float((networks.stitching(x) - export_networks.stitching(x)).abs().max()) <= ATOL
+    assert float((networks.stitching(x) - synthetic_networks.stitching(x)).abs().max()) <= ATOL

@@ -1,5 +1,5 @@
-"""Shared fixtures: synthetic weights generated from the reference manifests, written in the official
-layout once per session, and loaded through the same loader users take."""
+"""Reference-vector helpers. The synthetic weights and their loaded networks are session fixtures in
+tests/conftest.py (``synthetic_weights``, ``synthetic_networks``)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,6 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-
-
-@pytest.fixture(scope="session")
-def lp_weights(synthetic_weights: Path) -> Path:
-    return synthetic_weights
-
-
-@pytest.fixture(scope="session")
-def lp_networks(lp_weights: Path):
-    from engines.liveportrait.checkpoints import load_networks
-
-    return load_networks(lp_weights, "cpu")
 
 
 def load_vectors(reference_dir: Path, name: str) -> dict[str, np.ndarray]:

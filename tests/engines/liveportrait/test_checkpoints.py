@@ -33,16 +33,16 @@ def replace_file(folder: Path, relative: str, payload) -> Path:
     return path
 
 
-def test_official_layout_is_found_and_checked(lp_weights):
-    weights = check_weights(lp_weights)
+def test_official_layout_is_found_and_checked(synthetic_weights):
+    weights = check_weights(synthetic_weights)
     assert weights.format == "pth"
-    raw = torch.load(lp_weights / RETARGETING_FILE, weights_only=True)
+    raw = torch.load(synthetic_weights / RETARGETING_FILE, weights_only=True)
     assert set(raw) == {"retarget_shoulder", "retarget_mouth", "retarget_eye"}
     assert all(k.startswith("module.") for k in raw["retarget_eye"])  # stripped by the loader
 
 
-def test_layout_below_a_pretrained_weights_folder(lp_weights, tmp_path):
-    linked_copy(lp_weights, tmp_path / "pretrained_weights" / "liveportrait")
+def test_layout_below_a_pretrained_weights_folder(synthetic_weights, tmp_path):
+    linked_copy(synthetic_weights, tmp_path / "pretrained_weights" / "liveportrait")
     assert locate(tmp_path).root == tmp_path / "pretrained_weights" / "liveportrait"
 
 
@@ -56,9 +56,9 @@ def test_layout_below_a_pretrained_weights_folder(lp_weights, tmp_path):
     ],
     ids=["missing", "unexpected", "shape"],
 )  # fmt: skip
-def test_mismatched_checkpoint_names_file_and_keys(lp_weights, tmp_path, mutate, expected):
-    folder = linked_copy(lp_weights, tmp_path)
-    state = torch.load(lp_weights / F_FILE, weights_only=True)
+def test_mismatched_checkpoint_names_file_and_keys(synthetic_weights, tmp_path, mutate, expected):
+    folder = linked_copy(synthetic_weights, tmp_path)
+    state = torch.load(synthetic_weights / F_FILE, weights_only=True)
     mutate(state)
     path = replace_file(folder, F_FILE, state)
     with pytest.raises(LivePuppetError) as info:
@@ -69,14 +69,14 @@ def test_mismatched_checkpoint_names_file_and_keys(lp_weights, tmp_path, mutate,
         assert fragment in message
 
 
-def test_missing_sub_dict_and_missing_file(lp_weights, tmp_path):
-    folder = linked_copy(lp_weights, tmp_path / "a")
-    bundle = torch.load(lp_weights / RETARGETING_FILE, weights_only=True)
+def test_missing_sub_dict_and_missing_file(synthetic_weights, tmp_path):
+    folder = linked_copy(synthetic_weights, tmp_path / "a")
+    bundle = torch.load(synthetic_weights / RETARGETING_FILE, weights_only=True)
     del bundle["retarget_eye"]
     replace_file(folder, RETARGETING_FILE, bundle)
     with pytest.raises(LivePuppetError, match="retarget_eye"):
         load_state_dicts(folder)
-    folder = linked_copy(lp_weights, tmp_path / "b")
+    folder = linked_copy(synthetic_weights, tmp_path / "b")
     (folder / BASE_FILES["warping_module"]).unlink()
     with pytest.raises(LivePuppetError, match="base_models/warping_module.pth"):
         locate(folder)
@@ -84,9 +84,9 @@ def test_missing_sub_dict_and_missing_file(lp_weights, tmp_path):
         locate(tmp_path / "a" / "base_models")
 
 
-def test_truncated_file_is_a_clear_error(lp_weights, tmp_path):
-    folder = linked_copy(lp_weights, tmp_path)
-    data = (lp_weights / F_FILE).read_bytes()
+def test_truncated_file_is_a_clear_error(synthetic_weights, tmp_path):
+    folder = linked_copy(synthetic_weights, tmp_path)
+    data = (synthetic_weights / F_FILE).read_bytes()
     (folder / F_FILE).unlink()
     (folder / F_FILE).write_bytes(data[: len(data) // 2])
     with pytest.raises(LivePuppetError, match="cannot read checkpoint"):
@@ -103,10 +103,10 @@ class _Payload:
         return (pathlib.Path.touch, (self.marker,))
 
 
-def test_pickled_code_is_refused_not_run(lp_weights, tmp_path):
-    folder = linked_copy(lp_weights, tmp_path / "weights")
+def test_pickled_code_is_refused_not_run(synthetic_weights, tmp_path):
+    folder = linked_copy(synthetic_weights, tmp_path / "weights")
     marker = tmp_path / "payload-ran"
-    state = torch.load(lp_weights / F_FILE, weights_only=True)
+    state = torch.load(synthetic_weights / F_FILE, weights_only=True)
     state["first.conv.bias"] = _Payload(marker)
     path = replace_file(folder, F_FILE, state)
     with pytest.raises(LivePuppetError, match="refused to load"):
@@ -116,11 +116,11 @@ def test_pickled_code_is_refused_not_run(lp_weights, tmp_path):
     assert marker.exists()
 
 
-def test_cli_check_accepts_and_rejects(lp_weights, tmp_path, capsys):
-    assert main(["models", "check", str(lp_weights)]) == 0
+def test_cli_check_accepts_and_rejects(synthetic_weights, tmp_path, capsys):
+    assert main(["models", "check", str(synthetic_weights)]) == 0
     assert "weights OK" in capsys.readouterr().out
-    folder = linked_copy(lp_weights, tmp_path)
-    state = torch.load(lp_weights / BASE_FILES["motion_extractor"], weights_only=True)
+    folder = linked_copy(synthetic_weights, tmp_path)
+    state = torch.load(synthetic_weights / BASE_FILES["motion_extractor"], weights_only=True)
     state.pop("detector.fc_yaw.weight")
     replace_file(folder, BASE_FILES["motion_extractor"], state)
     assert main(["models", "check", str(folder)]) == 2
@@ -132,16 +132,16 @@ def test_cli_check_accepts_and_rejects(lp_weights, tmp_path, capsys):
     )
 
 
-def test_safetensors_conversion_round_trip(lp_weights, tmp_path, capsys):
+def test_safetensors_conversion_round_trip(synthetic_weights, tmp_path, capsys):
     out = tmp_path / "converted"
-    assert main(["models", "convert", str(lp_weights), str(out)]) == 0
+    assert main(["models", "convert", str(synthetic_weights), str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{Path(f).stem}.safetensors" for f in BASE_FILES.values()]
         + ["stitching_retargeting_module.safetensors"]
     )
     converted, states = load_state_dicts(out)
     assert converted.format == "safetensors"
-    _, originals = load_state_dicts(lp_weights)
+    _, originals = load_state_dicts(synthetic_weights)
     for name, state in originals.items():
         assert state.keys() == states[name].keys(), name
         for key in ("mlp.0.weight", "G_middle_0.conv_0.weight_u", "detector.fc_kp.weight", "second.weight"):

@@ -25,8 +25,8 @@ def vectors(reference_dir):
 
 
 @pytest.fixture(scope="module")
-def pipeline(lp_networks):
-    return LivePortraitPipeline(lp_networks, torch.device("cpu"))
+def pipeline(synthetic_networks):
+    return LivePortraitPipeline(synthetic_networks, torch.device("cpu"))
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,8 @@ def scene(data_dir):
 
 
 @pytest.fixture(scope="module")
-def engine(lp_weights):
-    engine = create_engine("liveportrait", EngineOptions(weights=lp_weights, device="cpu"))
+def engine(synthetic_weights):
+    engine = create_engine("liveportrait", EngineOptions(weights=synthetic_weights, device="cpu"))
     yield engine
     engine.close()
 

@@ -22,12 +22,12 @@ FP16_ATOL = {"keypoints": 4e-3, "image": 0.3, "image_mean": 1.5e-2}
 
 
 @pytest.fixture(scope="module")
-def cuda_networks(lp_weights):
+def cuda_networks(synthetic_weights):
     from engines.liveportrait.checkpoints import load_networks
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    return load_networks(lp_weights, "cuda")
+    return load_networks(synthetic_weights, "cuda")
 
 
 def run_chain(networks, vectors, dtype):

@@ -47,11 +47,11 @@ def relative_atol(base: float):
 
 
 @pytest.fixture(scope="module")
-def appearance_run(lp_networks, reference_dir):
+def appearance_run(synthetic_networks, reference_dir):
     vectors = load_vectors(reference_dir, "appearance_feature_extractor")
     hooks = {"int_first": "first", "int_down_blocks_0": "down_blocks.0", "int_down_blocks_1": "down_blocks.1",
              "int_second": "second"}  # fmt: skip
-    out, captured = run_with_hooks(lp_networks.appearance, hooks, torch.from_numpy(vectors["in_image"]))
+    out, captured = run_with_hooks(synthetic_networks.appearance, hooks, torch.from_numpy(vectors["in_image"]))
     return vectors, out, captured
 
 
@@ -62,9 +62,9 @@ def test_appearance_feature_extractor(appearance_run):
     assert len(captured) == 4
 
 
-def test_motion_extractor(lp_networks, reference_dir):
+def test_motion_extractor(synthetic_networks, reference_dir):
     vectors = load_vectors(reference_dir, "motion_extractor")
-    out, captured = run_with_hooks(lp_networks.motion, {"int_pooled_features": "detector.norm"},
+    out, captured = run_with_hooks(synthetic_networks.motion, {"int_pooled_features": "detector.norm"},
                                    torch.from_numpy(vectors["in_image"]))  # fmt: skip
     for field, key, atol in [("pitch", "pitch", ATOL_LOGITS), ("yaw", "yaw", ATOL_LOGITS), ("roll", "roll", ATOL_LOGITS),
                              ("translation", "t", ATOL_KEYPOINTS), ("expression", "exp", ATOL_KEYPOINTS),
@@ -74,7 +74,7 @@ def test_motion_extractor(lp_networks, reference_dir):
 
 
 @pytest.fixture(scope="module")
-def warping_run(lp_networks, reference_dir):
+def warping_run(synthetic_networks, reference_dir):
     vectors = load_vectors(reference_dir, "warping_module")
     hooks = {
         "int_dm_compress_conv": "dense_motion_network.compress",
@@ -84,7 +84,7 @@ def warping_run(lp_networks, reference_dir):
         "int_third": "third",
     }
     inputs = [torch.from_numpy(vectors[k]) for k in ("in_feature_3d", "in_kp_source", "in_kp_driving")]
-    out, captured = run_with_hooks(lp_networks.warping, hooks, *inputs)
+    out, captured = run_with_hooks(synthetic_networks.warping, hooks, *inputs)
     return vectors, out, captured
 
 
@@ -101,31 +101,31 @@ def test_warping_module_intermediates(warping_run):
     check_intermediates(vectors, captured, relative_atol(ATOL_FEATURES))
 
 
-def test_spade_generator(lp_networks, reference_dir):
+def test_spade_generator(synthetic_networks, reference_dir):
     vectors = load_vectors(reference_dir, "spade_generator")
     hooks = {"int_fc": "fc", "int_G_middle_5": "G_middle_5", "int_up_0": "up_0", "int_up_1": "up_1",
              "int_pre_sigmoid": "conv_img"}  # fmt: skip
-    out, captured = run_with_hooks(lp_networks.generator, hooks, torch.from_numpy(vectors["in_feature"]))
+    out, captured = run_with_hooks(synthetic_networks.generator, hooks, torch.from_numpy(vectors["in_feature"]))
     assert_close(out, vectors["out_image"], ATOL_IMAGE, "G image")
     assert len(captured) == 5
     check_intermediates(vectors, captured, relative_atol(ATOL_IMAGE))
 
 
 @pytest.mark.parametrize("name", ["stitching", "lip", "eye"])
-def test_retargeting_mlps(lp_networks, reference_dir, name):
+def test_retargeting_mlps(synthetic_networks, reference_dir, name):
     vectors = load_vectors(reference_dir, "stitching_retargeting_module")
     with torch.no_grad():
-        out = getattr(lp_networks, name)(torch.from_numpy(vectors[f"in_{name}"]))
+        out = getattr(synthetic_networks, name)(torch.from_numpy(vectors[f"in_{name}"]))
     assert_close(out, vectors[f"out_{name}"], ATOL_KEYPOINTS, name)
 
 
-def test_spectral_norm_is_folded(lp_networks, lp_weights):
+def test_spectral_norm_is_folded(synthetic_networks, synthetic_weights):
     """G holds plain weights equal to weight_orig / sigma of the official checkpoint."""
-    state = torch.load(lp_weights / "base_models/spade_generator.pth", weights_only=True)
+    state = torch.load(synthetic_weights / "base_models/spade_generator.pth", weights_only=True)
     orig, u, v = (state[f"up_0.conv_0.weight_{s}"] for s in ("orig", "u", "v"))
     sigma = torch.dot(u, orig.reshape(orig.shape[0], -1) @ v)
     assert float(sigma) > 0
-    torch.testing.assert_close(lp_networks.generator.up_0.conv_0.weight, orig / sigma)
+    torch.testing.assert_close(synthetic_networks.generator.up_0.conv_0.weight, orig / sigma)
     assert not any(
-        k.endswith(("weight_orig", "weight_u", "weight_v")) for k in lp_networks.generator.state_dict()
+        k.endswith(("weight_orig", "weight_u", "weight_v")) for k in synthetic_networks.generator.state_dict()
     )

@@ -33,40 +33,22 @@ def _job(tmp_path, portrait, driving, name: str, max_frames: int) -> OfflineJob:
         max_frames=max_frames, progress=False,
     )  # fmt: skip
 
+
+def _render(mode: str, portrait, driving, out, *options: str) -> int:
+    """``livepuppet render --mode MODE`` on the test clip, with ``options`` added."""
+    args = ["render", "--mode", mode, "--source", str(portrait), "--driving", str(driving), "--out", str(out)]
+    return main([*args, *options])
+
+
 def test_diffusion_cli_with_ip_adapter(tmp_path, tiny_models, portrait, driving_with_audio):
     out = tmp_path / "diffusion.mp4"
-    code = main(
-        [
-            "render",
-            "--mode",
-            "diffusion",
-            "--source",
-            str(portrait),
-            "--driving",
-            str(driving_with_audio),
-            "--out",
-            str(out),
-            "--size",
-            "128",
-            "--max-frames",
-            "2",
-            "--no-progress",
-            "--model",
-            str(tiny_models["sd15"]),
-            "--controlnet",
-            str(tiny_models["controlnet"]),
-            "--ip-adapter",
-            str(tiny_models["ip_adapter"]),
-            "--ip-adapter-weight",
-            "ip-adapter_sd15.safetensors",
-            "--resolution",
-            "64",
-            "--steps",
-            "3",
-            "--scheduler",
-            "euler-a",
-        ]
-    )
+    code = _render(
+        "diffusion", portrait, driving_with_audio, out,
+        "--size", "128", "--max-frames", "2", "--no-progress",
+        "--model", str(tiny_models["sd15"]), "--controlnet", str(tiny_models["controlnet"]),
+        "--ip-adapter", str(tiny_models["ip_adapter"]), "--ip-adapter-weight", "ip-adapter_sd15.safetensors",
+        "--resolution", "64", "--steps", "3", "--scheduler", "euler-a",
+    )  # fmt: skip
     assert code == 0
     frames = _frames(out)
     assert len(frames) == 2 and frames[0].shape[:2] == (128, 128)
@@ -131,32 +113,11 @@ def test_animatediff_windows(tmp_path, tiny_models, portrait, driving_with_audio
 @pytest.mark.parametrize("kind", ["wan_animate", "wan_vace"])
 def test_video_model_cli(tmp_path, tiny_models, portrait, driving_with_audio, kind):
     out = tmp_path / f"{kind}.mp4"
-    code = main(
-        [
-            "render",
-            "--mode",
-            "video",
-            "--source",
-            str(portrait),
-            "--driving",
-            str(driving_with_audio),
-            "--out",
-            str(out),
-            "--size",
-            "128",
-            "--max-frames",
-            "3",
-            "--no-progress",
-            "--model",
-            str(tiny_models[kind]),
-            "--resolution",
-            "32",
-            "--steps",
-            "2",
-            "--window",
-            "5",
-        ]
-    )
+    code = _render(
+        "video", portrait, driving_with_audio, out,
+        "--size", "128", "--max-frames", "3", "--no-progress", "--model", str(tiny_models[kind]),
+        "--resolution", "32", "--steps", "2", "--window", "5",
+    )  # fmt: skip
     assert code == 0
     assert len(_frames(out)) == 3 and _has_audio(out)
 
@@ -185,21 +146,7 @@ def test_video_model_resumes_by_segment(tmp_path, tiny_models, portrait, driving
 
 
 def test_missing_weights_fail_clearly(tmp_path, portrait, driving_with_audio, capsys):
-    code = main(
-        [
-            "render",
-            "--mode",
-            "video",
-            "--source",
-            str(portrait),
-            "--driving",
-            str(driving_with_audio),
-            "--out",
-            str(tmp_path / "x.mp4"),
-            "--model",
-            str(tmp_path),
-        ]
-    )
+    code = _render("video", portrait, driving_with_audio, tmp_path / "x.mp4", "--model", str(tmp_path))
     assert code == 2
     error = capsys.readouterr().err
     assert "model_index.json" in error and "transformer/config.json" in error
