@@ -3,7 +3,7 @@ import pytest
 from skimage import data
 
 from engines.landmarks import mouth_opening, rotation_to_euler
-from realtime.demo_script import DURATION, _expression_editor, motion_at, pose_at, script_motions
+from realtime.demo_script import DURATION, motion_at, pose_at, script_motions
 from realtime.offline import neutral_points
 from realtime.tracker import find_portrait_face
 
@@ -50,7 +50,7 @@ def neutral():
 def test_expressions_open_the_mouth_when_available(neutral):
     pytest.importorskip("engines.expressions")
     talking_time = max(TIMES, key=lambda t: pose_at(t).aaa)
-    motion = motion_at(neutral, pose_at(talking_time), _expression_editor())
+    motion = motion_at(neutral, pose_at(talking_time))
     assert mouth_opening(neutral + motion.expression) > mouth_opening(neutral) + 0.15
 
 
