@@ -42,7 +42,7 @@ import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from engines.base import Engine, EngineOptions, LivePuppetError, create_engine
-from engines.landmarks import FACE_OVAL, eye_openings, inter_ocular, mouth_opening
+from engines.landmarks import FACE_OVAL, eye_openings, inter_ocular, mouth_opening, similarity_fit
 from realtime.driver import MotionDriver
 from realtime.offline import FrameRenderer
 from realtime.tracker import FaceTracker, find_portrait_face
@@ -83,15 +83,8 @@ def crop_transform(box: tuple[float, float, float], crop: int) -> np.ndarray:
 
 def similarity_2d(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Least-squares 2x3 similarity (rotation, uniform scale, translation) mapping (N, 2) ``source`` onto
-    ``target`` (Umeyama)."""
-    mean_source, mean_target = source.mean(axis=0), target.mean(axis=0)
-    a, b = source - mean_source, target - mean_target
-    covariance = b.T @ a / len(a)
-    u, singular, vt = np.linalg.svd(covariance)
-    sign = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rotation = (u * sign) @ vt
-    scale = (singular * sign).sum() / max((a**2).sum() / len(a), 1e-12)
-    offset = mean_target - scale * rotation @ mean_source
+    ``target``."""
+    scale, rotation, offset = similarity_fit(source, target)
     return np.hstack([scale * rotation, offset[:, None]])
 
 

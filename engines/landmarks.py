@@ -117,21 +117,28 @@ class FaceFrame:
         return (normalised * self.size) @ self.rotation.T + self.centre
 
 
-def similarity_3d(reference: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares ``target ≈ scale * reference @ rotation.T + offset`` (Umeyama) for (N, 3) point sets."""
+def similarity_fit(reference: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares ``target ≈ scale * reference @ rotation.T + offset`` (Umeyama) for (N, D) point sets,
+    D = 2 or 3; float64 ``rotation`` (D, D) and ``offset`` (D,)."""
     mean_ref = reference.mean(axis=0)
     mean_tgt = target.mean(axis=0)
     ref = reference - mean_ref
     tgt = target - mean_tgt
     covariance = tgt.T @ ref / len(ref)
     u, singular, vt = np.linalg.svd(covariance)
-    sign = np.ones(3)
+    sign = np.ones(reference.shape[1])
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[2] = -1.0
+        sign[-1] = -1.0
     rotation = (u * sign) @ vt
     variance = (ref**2).sum() / len(ref)
     scale = float((singular * sign).sum() / max(variance, 1e-12))
     offset = mean_tgt - scale * mean_ref @ rotation.T
+    return scale, rotation, offset
+
+
+def similarity_3d(reference: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`similarity_fit` of (N, 3) point sets, rotation and offset as float32."""
+    scale, rotation, offset = similarity_fit(reference, target)
     return scale, rotation.astype(np.float32), offset.astype(np.float32)
 
 
