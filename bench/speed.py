@@ -26,7 +26,7 @@ from engines.base import EngineOptions, create_engine
 from realtime.demo_script import script_motions
 from realtime.driver import MotionDriver
 from realtime.images import fit_longest_side
-from realtime.offline import neutral_points
+from engines.landmarks import neutral_points
 from realtime.stages import TimedFrame
 from realtime.tracker import find_portrait_face
 from realtime.video_io import VideoReader
@@ -69,7 +69,7 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
         # 1. Render alone.
         state = engine.prepare(portrait, face)
         motions = [
-            motion for _, motion in script_motions(neutral_points(face), SCRIPT_FPS, frames / SCRIPT_FPS)
+            motion for _, motion in script_motions(neutral_points(face.landmarks), SCRIPT_FPS, frames / SCRIPT_FPS)
         ]
         for motion in motions[:WARMUP]:
             engine.render(state, motion)

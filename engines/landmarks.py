@@ -117,6 +117,11 @@ class FaceFrame:
         return (normalised * self.size) @ self.rotation.T + self.centre
 
 
+def neutral_points(landmarks: np.ndarray) -> np.ndarray:
+    """A face's own landmarks (478, 3) in its face frame: the neutral for motion that has no driver."""
+    return FaceFrame.of(landmarks).normalise(landmarks).astype(np.float32)
+
+
 def similarity_fit(reference: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Least-squares ``target ≈ scale * reference @ rotation.T + offset`` (Umeyama) for (N, D) point sets,
     D = 2 or 3; float64 ``rotation`` (D, D) and ``offset`` (D,)."""

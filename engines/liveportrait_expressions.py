@@ -140,10 +140,9 @@ def measure_basis(
         info = pipeline.motion_info(pipeline.to_input(small))
         return info.expression[0].detach().cpu().numpy().astype(np.float32)  # (21, 3)
 
-    from engines.landmarks import FaceFrame
+    from engines.landmarks import neutral_points
 
-    neutral_points = FaceFrame.of(state.face.landmarks).normalise(state.face.landmarks).astype(np.float32)
-    identity = Motion.identity(neutral_points)
+    identity = Motion.identity(neutral_points(state.face.landmarks))
     base = expression_of(warp_engine.render(state, identity))
     positive, negative = {}, {}
     for name in features:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.base import Engine, EngineOptions, Face, LivePuppetError, Motion, SourceState, create_engine
-from engines.landmarks import FaceFrame
+from engines.landmarks import neutral_points
 from realtime.driver import DriverConfig, MotionDriver
 from realtime.images import MAX_SIDE, fit_longest_side, load_image
 from realtime.modifiers import MotionModifier, apply_modifiers
@@ -85,11 +85,6 @@ def load_portrait(path: Path, size: int | None) -> tuple[np.ndarray, Face]:
     return image, find_portrait_face(image, name=str(path))
 
 
-def neutral_points(face: Face) -> np.ndarray:
-    """The face's own landmarks in its face frame (478, 3): the neutral for motion that has no driver."""
-    return FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32)
-
-
 class FrameRenderer:
     """Motion -> output frame for one prepared source, robust to gaps and engine failures.
 
@@ -102,7 +97,7 @@ class FrameRenderer:
         self.engine = engine
         self.state = state
         self.modifiers = tuple(modifiers)
-        self.identity = Motion.identity(neutral_points(state.face))
+        self.identity = Motion.identity(neutral_points(state.face.landmarks))
         self.failures = 0
         self._successes = 0
         self._frame = np.ascontiguousarray(state.image).copy()  # (H, W, 3): the last good frame

@@ -18,7 +18,7 @@ from engines.base import Face, Motion
 from engines.retarget import Retargeter
 from realtime.driver import DriverConfig, MotionDriver
 from realtime.modifiers import MotionModifier, apply_modifiers
-from realtime.offline import neutral_points
+from engines.landmarks import neutral_points
 from realtime.video_io import VideoReader
 
 
@@ -52,7 +52,7 @@ class DrivingSequence:
         self.frame_count = min(count, max_frames) if (count and max_frames) else (count or (max_frames or 0))
         self._driver = MotionDriver(DriverConfig(smoothing=smoothing))
         self._retargeter = Retargeter(source_face)
-        self._identity = Motion.identity(neutral_points(source_face))
+        self._identity = Motion.identity(neutral_points(source_face.landmarks))
         self._modifiers = tuple(modifiers)
         self._max_frames = max_frames
 

@@ -49,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from skimage import data
 
     from engines.base import create_engine
+    from engines.landmarks import neutral_points
     from realtime.demo_script import script_motions
     from realtime.images import fit_longest_side
-    from realtime.offline import FrameRenderer, neutral_points
+    from realtime.offline import FrameRenderer
     from realtime.tracker import find_portrait_face
     from realtime.video_io import VideoWriter
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         renderer = FrameRenderer(engine, state)
         height, width = state.image.shape[:2]
         with VideoWriter(args.out, (width, height), DEMO_FPS) as writer:
-            for timestamp, motion in script_motions(neutral_points(face), DEMO_FPS, args.seconds):
+            for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, args.seconds):
                 writer.write(renderer.render(motion, timestamp))
     finally:
         engine.close()

@@ -71,10 +71,10 @@ def params_from_args(args: argparse.Namespace) -> ExpressionParams:
 
 def edit_image(image: np.ndarray, face, params: ExpressionParams, engine) -> np.ndarray:
     """The portrait ``image`` (RGB uint8) with its face edited by ``params``, rendered by ``engine``."""
-    from realtime.offline import neutral_points
+    from engines.landmarks import neutral_points
 
     state = engine.prepare(image, face)
-    motion = apply_expression(Motion.identity(neutral_points(state.face)), params)
+    motion = apply_expression(Motion.identity(neutral_points(state.face.landmarks)), params)
     return engine.render(state, motion)
 
 

@@ -25,7 +25,7 @@ from realtime.live.slots import LatestSlot
 from realtime.live.stats import LatencyHistogram, RateMeter
 from realtime.live.track import DrivenFrame
 from realtime.modifiers import MotionModifier, apply_modifiers
-from realtime.offline import neutral_points
+from engines.landmarks import neutral_points
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class RenderWorker:
         self._source_done = source_done
         self._calibrated = calibrated
         self._stall = stall
-        self._identity = Motion.identity(neutral_points(state.face))
+        self._identity = Motion.identity(neutral_points(state.face.landmarks))
         self._last_motion: Motion | None = None
         self._last_arrival: float | None = None
         self._t0 = time.perf_counter()

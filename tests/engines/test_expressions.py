@@ -22,9 +22,9 @@ from engines.landmarks import (
     MOUTH_CORNERS,
     RIGHT_BROW,
     RIGHT_IRIS,
-    FaceFrame,
     eye_openings,
     mouth_opening,
+    neutral_points,
     rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
@@ -42,7 +42,7 @@ def portrait_face(data_dir) -> Face:
 
 @pytest.fixture(scope="module")
 def neutral(portrait_face) -> np.ndarray:
-    return FaceFrame.of(portrait_face.landmarks).normalise(portrait_face.landmarks).astype(np.float32)
+    return neutral_points(portrait_face.landmarks)
 
 
 def _target(face: Face, neutral: np.ndarray, **params) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engines.expressions import ExpressionParams
-from engines.landmarks import euler_to_rotation
+from engines.landmarks import euler_to_rotation, neutral_points
 from engines.liveportrait_expressions import NUM_KP, KeypointBasis, rotation_delta
 
 torch = pytest.importorskip("torch")
@@ -77,7 +77,7 @@ def test_measured_basis_is_the_motion_extractors_response(data_dir, reference_di
     from engines.liveportrait.pipeline import LivePortraitPipeline
     from engines.liveportrait.synthetic import NETWORK_SEEDS, generate_state_dict, specs_from_manifests
     from engines.liveportrait_expressions import measure_basis
-    from realtime.offline import load_portrait, neutral_points
+    from realtime.offline import load_portrait
 
     specs = specs_from_manifests(reference_dir)["motion_extractor"]
     values = generate_state_dict(specs, NETWORK_SEEDS["motion_extractor"])
@@ -96,7 +96,7 @@ def test_measured_basis_is_the_motion_extractors_response(data_dir, reference_di
     try:
         basis = measure_basis(pipeline, warp, image, face, features=("aaa",))
         state = warp.prepare(image, face)
-        identity = Motion.identity(neutral_points(state.face))
+        identity = Motion.identity(neutral_points(state.face.landmarks))
         unedited = warp.render(state, identity).copy()
         opened = warp.render(state, apply_expression(identity, ExpressionParams(aaa=1.0))).copy()
     finally:

@@ -46,12 +46,12 @@ def test_look_at_camera_throughout():
 def test_timeline_modifies_motion_at_the_frame_time(data_dir):
     import cv2
 
-    from engines.landmarks import FaceFrame
+    from engines.landmarks import neutral_points
     from realtime.tracker import find_portrait_face
 
     image = cv2.cvtColor(cv2.imread(str(data_dir / "source" / "s42.jpg")), cv2.COLOR_BGR2RGB)
     face = find_portrait_face(image)
-    neutral = FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32)
+    neutral = neutral_points(face.landmarks)
     timeline = Timeline.from_dict(SPEC)
     before = timeline.modify(Motion.identity(neutral), 1.0)
     during = timeline.modify(Motion.identity(neutral), 3.0)

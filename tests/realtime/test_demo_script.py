@@ -4,7 +4,7 @@ from skimage import data
 
 from engines.landmarks import mouth_opening, rotation_to_euler
 from realtime.demo_script import DURATION, motion_at, pose_at, script_motions
-from realtime.offline import neutral_points
+from engines.landmarks import neutral_points
 from realtime.tracker import find_portrait_face
 
 TIMES = np.arange(0, DURATION, 0.02)
@@ -44,7 +44,7 @@ def test_motion_carries_the_head_pose():
 @pytest.fixture(scope="module")
 def neutral():
     """The bundled portrait's own landmarks in its face frame (478, 3)."""
-    return neutral_points(find_portrait_face(data.astronaut()))
+    return neutral_points(find_portrait_face(data.astronaut()).landmarks)
 
 
 def test_expressions_open_the_mouth_when_available(neutral):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from engines.landmarks import euler_to_rotation, rotation_to_euler
+from engines.landmarks import euler_to_rotation, neutral_points, rotation_to_euler
 from realtime.driver import DriverConfig, MotionDriver, ease_motion, motion_from_faces
 from realtime.stages import TimedFrame
 from engines.landmarks import FaceFrame
@@ -64,7 +64,7 @@ def test_no_motion_before_the_first_face():
 
 def test_ease_motion_halfway_rotation(astronaut):
     _, face = astronaut
-    neutral = FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32)
+    neutral = neutral_points(face.landmarks)
     motion = dataclasses.replace(
         motion_from_faces(FaceFrame.of(face.landmarks), neutral, neutral), rotation=euler_to_rotation(0, 30, 0)
     )

@@ -167,11 +167,11 @@ def test_expression_edits_reach_the_keypoints_through_the_basis(engine, state, s
     """A still-portrait edit (Motion.edit) moves the engine's keypoints by the measured basis: with a
     zero basis the same edit changes nothing but what the basis would add."""
     from engines.expressions import ExpressionParams, apply_expression
-    from engines.landmarks import FaceFrame
+    from engines.landmarks import neutral_points
     from engines.liveportrait_expressions import KeypointBasis
 
     face = scene["face"]
-    neutral = Motion.identity(FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32))
+    neutral = Motion.identity(neutral_points(face.landmarks))
     smiling = apply_expression(neutral, ExpressionParams(smile=1.0))
     assert engine._scripted_keypoints(state, neutral) is None  # identity: the cached neutral frame
     offsets = np.zeros((21, 3), np.float32)

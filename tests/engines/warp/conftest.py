@@ -3,7 +3,7 @@ import pytest
 from skimage import data
 
 from engines.base import EngineOptions
-from engines.landmarks import FaceFrame
+from engines.landmarks import neutral_points
 from engines.warp.engine import WarpEngine
 from realtime.tracker import find_portrait_face
 
@@ -19,5 +19,5 @@ def warp(astronaut):
     image, face = astronaut
     engine = WarpEngine(EngineOptions())
     state = engine.prepare(image, face)
-    neutral = FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32)
+    neutral = neutral_points(face.landmarks)
     return engine, state, neutral

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engines.base import LivePuppetError, Motion
-from engines.landmarks import FaceFrame, mouth_opening
+from engines.landmarks import mouth_opening, neutral_points
 from realtime.audio import AudioBlock, AudioMouth, AudioMouthConfig, IdleMotion, load_audio
 from tests.realtime.audio.signals import RATE, noise, tone_bursts, vowel
 
@@ -21,7 +21,7 @@ def neutral(data_dir) -> np.ndarray:
 
     image = cv2.cvtColor(cv2.imread(str(data_dir / "source" / "s42.jpg")), cv2.COLOR_BGR2RGB)
     face = find_portrait_face(image)
-    return FaceFrame.of(face.landmarks).normalise(face.landmarks).astype(np.float32)
+    return neutral_points(face.landmarks)
 
 
 def write_wav(path, samples: np.ndarray, rate: int = RATE) -> None:
