@@ -66,6 +66,13 @@ def ease_motion(motion: Motion, weight: float) -> Motion:
     )
 
 
+def fade_weight(elapsed: float, hold_seconds: float, ease_seconds: float) -> float:
+    """How much of the last motion to keep ``elapsed`` seconds after the face went: 1 while held, then a
+    smooth (raised-cosine) fall to 0 over ``ease_seconds``, 0 after."""
+    easing = max(0.0, elapsed - hold_seconds) / max(ease_seconds, 1e-6)
+    return 0.0 if easing >= 1.0 else 0.5 * (1.0 + float(np.cos(np.pi * easing)))
+
+
 class MotionDriver:
     """``update(frame) -> Motion | None``; None only until a first face has been seen (no neutral yet).
 
@@ -129,10 +136,8 @@ class MotionDriver:
     def _lost(self, timestamp: float) -> Motion | None:
         if self._last is None:
             return None
-        gone = timestamp - (self._last_seen if self._last_seen is not None else timestamp)
-        easing = max(0.0, gone - self.config.hold_seconds) / max(self.config.ease_seconds, 1e-6)
-        weight = 0.0 if easing >= 1.0 else 0.5 * (1.0 + np.cos(np.pi * easing))  # smooth 1 -> 0
-        return ease_motion(self._last, float(weight))
+        weight = fade_weight(timestamp - self._last_seen, self.config.hold_seconds, self.config.ease_seconds)
+        return ease_motion(self._last, weight)
 
     def close(self) -> None:
         if self._owns_tracker:

@@ -125,8 +125,8 @@ class _AudioCopy:
     """Re-encodes the first audio stream of a file into ``output`` as AAC, lazily and in step with the
     video (``pump(until)``), so a render cut short still has audio up to where the video ends."""
 
-    def __init__(self, source: Path, output: av.container.OutputContainer):
-        self._input = _open_input(source, "audio source")
+    def __init__(self, source: av.container.InputContainer, output: av.container.OutputContainer):
+        self._input = source
         stream = self._input.streams.audio[0]
         layout = "mono" if stream.codec_context.channels == 1 else "stereo"
         rate = stream.codec_context.sample_rate or 44100
@@ -138,13 +138,14 @@ class _AudioCopy:
         self._rate = rate
         self._done = False
 
-    @staticmethod
-    def has_audio(path: Path) -> bool:
-        container = _open_input(path, "audio source")
-        try:
-            return bool(container.streams.audio)
-        finally:
-            container.close()
+    @classmethod
+    def open(cls, path: Path, output: av.container.OutputContainer) -> "_AudioCopy | None":
+        """The copy of ``path``'s sound into ``output``, or None when ``path`` has no audio stream."""
+        source = _open_input(path, "audio source")
+        if not source.streams.audio:
+            source.close()
+            return None
+        return cls(source, output)
 
     def pump(self, until: float) -> None:
         """Encode audio up to ``until`` seconds."""
@@ -212,9 +213,7 @@ class VideoWriter:
         self._buffer = (
             np.zeros((self._padded[1], self._padded[0], 3), np.uint8) if self._padded != self.size else None
         )
-        self._audio: _AudioCopy | None = None
-        if audio_from is not None and _AudioCopy.has_audio(Path(audio_from)):
-            self._audio = _AudioCopy(Path(audio_from), self._container)
+        self._audio = _AudioCopy.open(Path(audio_from), self._container) if audio_from is not None else None
         self._closed = False
 
     def write(self, rgb: np.ndarray) -> None:

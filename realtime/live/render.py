@@ -19,10 +19,10 @@ from typing import Protocol
 import numpy as np
 
 from engines.base import Engine, Motion, SourceState
-from realtime.driver import ease_motion
+from realtime.driver import ease_motion, fade_weight
 from realtime.live.controls import LiveControls, LiveStatus
 from realtime.live.slots import LatestSlot
-from realtime.live.stats import LatencyHistogram, RateMeter
+from realtime.live.stats import LatencyHistogram, RateMeter, log_failure
 from realtime.live.track import DrivenFrame
 from realtime.modifiers import MotionModifier, apply_modifiers
 from engines.landmarks import neutral_points
@@ -120,10 +120,10 @@ class RenderWorker:
         if quiet < self._stall.hold_seconds:
             return
         self._report(False, camera_failing=self._last_arrival is not None)
-        easing = (quiet - self._stall.hold_seconds) / max(self._stall.ease_seconds, 1e-6)
+        weight = fade_weight(quiet, self._stall.hold_seconds, self._stall.ease_seconds)
         motion = None
-        if self._last_motion is not None and easing < 1.0:
-            motion = ease_motion(self._last_motion, 0.5 * (1.0 + float(np.cos(np.pi * easing))))
+        if self._last_motion is not None and weight > 0.0:
+            motion = ease_motion(self._last_motion, weight)
         image = self._render(motion, now)
         if image is not None:
             self._output.put(RenderedFrame(image, now, -1, live=False, face_found=False))
@@ -140,8 +140,7 @@ class RenderWorker:
             return np.array(self._engine.render(self._state, edited), dtype=np.uint8, copy=True)
         except Exception:  # one bad frame must not stop the loop
             self.errors += 1
-            if self.errors == 1 or self.errors % 100 == 0:
-                log.exception("render: a frame failed (%d so far); going on", self.errors)
+            log_failure(log, self.errors, "render: a frame failed (%d so far); going on", self.errors)
             return None
 
     def _report(self, face_found: bool, camera_failing: bool = False) -> None:

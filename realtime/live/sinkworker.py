@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from realtime.live.render import RenderedFrame
 from realtime.live.slots import LatestSlot
-from realtime.live.stats import LatencyHistogram
+from realtime.live.stats import LatencyHistogram, log_failure
 from realtime.stages import Sink
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ class SinkWorker:
             self.sink.send(item.image, item.timestamp)
         except Exception:
             self.errors += 1
-            if self.errors == 1 or self.errors % 100 == 0:
-                log.exception("sink %s: sending a frame failed (%d so far)", self.name, self.errors)
+            log_failure(log, self.errors, "sink %s: sending a frame failed (%d so far)", self.name, self.errors)
         self.sent += 1
         self.first_send = self.first_send if self.first_send is not None else now
         self.last_send = now

@@ -3,6 +3,7 @@ sample, so a ten-minute soak does not grow) and smoothed rates for the preview o
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -79,3 +80,10 @@ class RateMeter:
     @property
     def rate(self) -> float:
         return 0.0 if not self._interval else 1.0 / self._interval
+
+
+def log_failure(logger: logging.Logger, count: int, message: str, *args) -> None:
+    """``logger.exception`` for the first failure and every 100th after: a broken device or engine fails
+    on every frame and must not flood the log. Call from an ``except`` block."""
+    if count == 1 or count % 100 == 0:
+        logger.exception(message, *args)

@@ -19,7 +19,7 @@ from engines.base import Motion
 from realtime.live.calibration import StableCalibrator
 from realtime.live.controls import LiveControls
 from realtime.live.slots import LatestSlot
-from realtime.live.stats import LatencyHistogram
+from realtime.live.stats import LatencyHistogram, log_failure
 from realtime.stages import TimedFrame
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,7 @@ class TrackWorker:
             motion = self._calibrator.process(raw, frame.timestamp)
         except Exception:  # one bad frame must not stop the loop
             self.errors += 1
-            if self.errors == 1 or self.errors % 100 == 0:
-                log.exception("track: a frame failed (%d so far); going on", self.errors)
+            log_failure(log, self.errors, "track: a frame failed (%d so far); going on", self.errors)
             return
         self.time.add(time.perf_counter() - started)
         self.tracked += 1
