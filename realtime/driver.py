@@ -36,7 +36,7 @@ def one_euro_for(smoothing: float) -> OneEuroFilter | None:
     return OneEuroFilter(min_cutoff=min_cutoff, beta=float(np.interp(smoothing, [0, 1], [4.0, 1.0])))
 
 
-def motion_from_faces(neutral: FaceFrame, neutral_points: np.ndarray, driving: np.ndarray) -> Motion:
+def motion_from_faces(neutral_points: np.ndarray, driving: np.ndarray) -> Motion:
     """Decompose driving landmarks, already in the neutral's face frame (478, 3), against the neutral's own
     normalised landmarks ``neutral_points`` (478, 3)."""
     scale, rotation, offset = similarity_3d(neutral_points[RIGID], driving[RIGID])
@@ -94,11 +94,6 @@ class MotionDriver:
         self._last_seen: float | None = None
         self.frames_without_face = 0
 
-    @property
-    def neutral(self) -> np.ndarray | None:
-        """The driver's neutral landmarks in their face frame (478, 3), once calibrated."""
-        return self._neutral_points
-
     def recalibrate(self) -> None:
         """Take the next face found as the new neutral reference."""
         self._neutral_frame = None
@@ -115,7 +110,7 @@ class MotionDriver:
         if self._filter is not None:
             normalised = self._filter.filter(normalised, frame.timestamp)
         motion = dataclasses.replace(
-            motion_from_faces(self._neutral_frame, self._neutral_points, normalised),
+            motion_from_faces(self._neutral_points, normalised),
             driving_image=frame.image,
             driving_face=face,
             reference_image=self._reference.image,

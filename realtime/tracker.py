@@ -78,10 +78,6 @@ class FaceTracker:
             face = self.track(rgb)
         return face
 
-    def reset(self) -> None:
-        """Forget the previously tracked face (the next call picks afresh)."""
-        self._previous_centre = None
-
     def _choose(self, candidates: list[np.ndarray], width: int, height: int) -> np.ndarray:
         if len(candidates) == 1:
             return candidates[0]

@@ -161,7 +161,6 @@ def analyse(samples: np.ndarray, config: MouthConfig = MouthConfig()) -> MouthTr
     """Run the streaming model over a whole mono recording at ``config.sample_rate``."""
     model = MouthModel(config)
     states = model.push(samples)
-    hop_s = config.hop / config.sample_rate
-    times = (np.arange(len(states)) + 1) * hop_s
+    times = (np.arange(len(states)) + 1) * model.hop_seconds
     values = np.array([(s.opening, s.aaa, s.eee, s.woo) for s in states], np.float32).reshape(-1, 4)
     return MouthTrack(times=times, values=values)

@@ -22,7 +22,7 @@ from engines.base import Engine, Motion, SourceState
 from realtime.driver import ease_motion, fade_weight
 from realtime.live.controls import LiveControls, LiveStatus
 from realtime.live.slots import LatestSlot
-from realtime.live.stats import LatencyHistogram, RateMeter, log_failure
+from realtime.live.stats import LatencyHistogram, log_failure
 from realtime.live.track import DrivenFrame
 from realtime.modifiers import MotionModifier, apply_modifiers
 from engines.landmarks import neutral_points
@@ -81,7 +81,6 @@ class RenderWorker:
         self.rendered = 0  # live frames rendered
         self.synthesised = 0  # held/eased/neutral frames rendered while the camera was quiet
         self.errors = 0
-        self.rate = RateMeter()
         self.time = LatencyHistogram()  # modifiers + engine per live frame
         self.thread = threading.Thread(target=self.run, name="render", daemon=True)
 
@@ -112,7 +111,6 @@ class RenderWorker:
         self.time.add(time.perf_counter() - started)
         self._output.put(RenderedFrame(image, driven.timestamp, driven.index, True, driven.face_found))
         self.rendered += 1
-        self.rate.tick()
 
     def _on_quiet(self, now: float) -> None:
         """No driven frame within a frame period: hold, then ease to neutral, at the output rate."""

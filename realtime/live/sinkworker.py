@@ -55,8 +55,6 @@ class SinkWorker:
         self.sent = 0  # every send, re-sends included
         self.fresh = 0  # live frames sent for the first time
         self.errors = 0
-        self.first_send: float | None = None
-        self.last_send: float | None = None
         self.thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> None:
@@ -98,8 +96,6 @@ class SinkWorker:
             self.errors += 1
             log_failure(log, self.errors, "sink %s: sending a frame failed (%d so far)", self.name, self.errors)
         self.sent += 1
-        self.first_send = self.first_send if self.first_send is not None else now
-        self.last_send = now
         return now
 
     def join(self, timeout: float) -> bool:

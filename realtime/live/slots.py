@@ -22,7 +22,6 @@ class LatestSlot(Generic[T]):
         self._full = False
         self._closed = False
         self._condition = threading.Condition()
-        self.put_count = 0
         self.dropped = 0  # items replaced before anyone took them
 
     def put(self, item: T) -> None:
@@ -30,7 +29,6 @@ class LatestSlot(Generic[T]):
             if self._full:
                 self.dropped += 1
             self._item, self._full = item, True
-            self.put_count += 1
             self._condition.notify_all()
 
     def get(self, timeout: float | None = None) -> T | None:

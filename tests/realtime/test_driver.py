@@ -26,7 +26,7 @@ def test_motion_decomposition_recovers_a_known_pose_and_expression(astronaut):
     rotation = euler_to_rotation(8.0, -20.0, 4.0)
     driving = 1.1 * (neutral + expression) @ rotation.T
     driving[:, :2] += (0.3, -0.1)
-    motion = motion_from_faces(frame, neutral, driving.astype(np.float32))
+    motion = motion_from_faces(neutral, driving.astype(np.float32))
     np.testing.assert_allclose(rotation_to_euler(motion.rotation), (8.0, -20.0, 4.0), atol=0.3)
     assert motion.scale == pytest.approx(1.1, abs=0.01)
     np.testing.assert_allclose(motion.translation, (0.3, -0.1), atol=0.02)
@@ -66,7 +66,7 @@ def test_ease_motion_halfway_rotation(astronaut):
     _, face = astronaut
     neutral = neutral_points(face.landmarks)
     motion = dataclasses.replace(
-        motion_from_faces(FaceFrame.of(face.landmarks), neutral, neutral), rotation=euler_to_rotation(0, 30, 0)
+        motion_from_faces(neutral, neutral), rotation=euler_to_rotation(0, 30, 0)
     )
     assert rotation_to_euler(ease_motion(motion, 0.5).rotation)[1] == pytest.approx(15.0, abs=0.1)
 
