@@ -141,8 +141,9 @@ def optional_modifiers(args: argparse.Namespace) -> list:
     if args.mic is not None:
         from realtime.audio import AudioMouth, IdleMotion
 
-        device = args.mic if args.mic == "" or not args.mic.isdigit() else int(args.mic)
-        modifiers += [IdleMotion(), AudioMouth.from_mic(device or None)]
+        # "" (plain --mic): the default input; digits: a device index (0 included); else part of a name
+        device = None if args.mic == "" else int(args.mic) if args.mic.isdigit() else args.mic
+        modifiers += [IdleMotion(), AudioMouth.from_mic(device)]
     if args.timeline is not None:
         from engines.timeline import Timeline
 
