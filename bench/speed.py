@@ -25,7 +25,7 @@ import numpy as np
 from engines.base import EngineOptions, create_engine
 from realtime.demo_script import script_motions
 from realtime.driver import MotionDriver
-from realtime.images import fit_longest_side
+from engines.images import fit_longest_side
 from engines.landmarks import neutral_points
 from realtime.stages import TimedFrame
 from realtime.tracker import find_portrait_face

@@ -48,6 +48,7 @@ from engines.landmarks import (
 NOSE = np.array([1, 2, 4, 5, 6, 98, 327, 195, 197, 168])  # bridge, tip, nostril wings (stay put)
 CHIN = 152
 EAR_SIDES = (234, 454)  # face-oval points beside the ears: the jaw hinge is about there
+LOWER_FACE_HOLDS = np.concatenate([NOSE, np.array([CHIN]), FACE_OVAL])  # still while the mouth moves
 
 
 def spread_weights(points: np.ndarray, anchors: np.ndarray, sigma: float) -> np.ndarray:
@@ -178,7 +179,7 @@ class FaceRig:
         t = np.clip(below / band * 0.5 + 0.5, 0.0, 1.0)
         weight = t * t * (3 - 2 * t)  # smoothstep across the lip line
         # lip points: decided by which lip they belong to, fading to one half at the corners
-        lips = np.array(sorted(set(LIPS.tolist())))
+        lips = LIPS
         lip_lower = (neutral[lips, 1] > self._lip_line(neutral, neutral[lips, 0])).astype(np.float32)
         lip_lower[np.isin(lips, INNER_LIP_LOWER)] = 1.0
         lip_lower[np.isin(lips, INNER_LIP_UPPER)] = 0.0
@@ -195,17 +196,17 @@ class FaceRig:
         return field.astype(np.float32)
 
     def _corner_weights(self, neutral: np.ndarray) -> np.ndarray:
-        lips = np.array(sorted(set(LIPS.tolist())))
+        lips = LIPS
         half = 0.5 * self.mouth_width
         lip_weight = np.clip(np.abs(neutral[lips, 0] - self.mouth_centre[0]) / half, 0, 1) ** 2
-        holds = np.concatenate([NOSE, np.array([CHIN]), FACE_OVAL])
+        holds = LOWER_FACE_HOLDS
         anchors = np.concatenate([lips, holds])
         weights = spread_weights(neutral, anchors, 0.35 * self.mouth_width)
         values = np.concatenate([lip_weight, np.zeros(len(holds))])
         return (weights @ values).astype(np.float32)
 
     def _upper_lip_field(self, neutral: np.ndarray) -> np.ndarray:
-        lips = np.array(sorted(set(LIPS.tolist())))
+        lips = LIPS
         upper = lips[
             (neutral[lips, 1] < self._lip_line(neutral, neutral[lips, 0])) & ~np.isin(lips, INNER_LIP_LOWER)
         ]
@@ -221,8 +222,8 @@ class FaceRig:
         return spread_weights(neutral, anchors, 0.25 * self.mouth_width) @ values
 
     def _pucker_field(self, neutral: np.ndarray) -> np.ndarray:
-        lips = np.array(sorted(set(LIPS.tolist())))
-        holds = np.concatenate([NOSE, np.array([CHIN]), FACE_OVAL])
+        lips = LIPS
+        holds = LOWER_FACE_HOLDS
         anchors = np.concatenate([lips, holds])
         values = np.zeros((len(anchors), 3), np.float32)
         values[: len(lips), 0] = self.mouth_centre[0] - neutral[lips, 0]

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from engines.base import LivePuppetError
+from engines.images import fit_longest_side
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,6 @@ def load_image(path: str | Path, max_side: int | None = MAX_SIDE) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def fit_longest_side(image: np.ndarray, side: int) -> np.ndarray:
-    """``image`` resized (aspect kept) so its longest side is ``side`` pixels; unchanged when it already is."""
-    height, width = image.shape[:2]
-    scale = side / max(height, width)
-    if scale == 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
-    return cv2.resize(image, size, interpolation=interpolation)
 
 
 def _decode_with_opencv(path: Path) -> np.ndarray | None:

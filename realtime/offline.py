@@ -21,7 +21,8 @@ import numpy as np
 from engines.base import Engine, EngineOptions, Face, LivePuppetError, Motion, SourceState, create_engine
 from engines.landmarks import neutral_points
 from realtime.driver import DriverConfig, MotionDriver
-from realtime.images import MAX_SIDE, fit_longest_side, load_image
+from engines.images import fit_longest_side
+from realtime.images import MAX_SIDE, load_image
 from realtime.modifiers import MotionModifier, apply_modifiers
 from realtime.tracker import find_portrait_face
 from realtime.video_io import VideoReader, VideoWriter

@@ -163,4 +163,5 @@ class LivePortraitPipeline:
     @staticmethod
     def to_uint8(image: torch.Tensor) -> np.ndarray:
         """(1, 3, 512, 512) float -> (512, 512, 3) RGB uint8 (clip, x255, truncate, as the official code)."""
-        return (image[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        # contiguous on the device: a strided array would make every later cv2 call copy it (3.5 ms at 512²)
+        return (image[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()

@@ -24,6 +24,7 @@ import numpy as np
 
 from engines.base import EngineOptions, Face, Motion, SourceState, register_engine
 from engines.compositor import PasteBack
+from engines.images import fit_longest_side
 from engines.landmarks import (
     FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
@@ -85,7 +86,6 @@ class WarpState(SourceState):
     taper: np.ndarray | None = None  # (ny, nx, 1) 1 inside the region, 0 at its border
     last_grid_map: np.ndarray | None = None  # (ny, nx, 2) backward map on the grid (warm start)
     last_map: np.ndarray | None = None  # (h, w, 2) backward map of the last frame, region px
-    last_alpha: float = 1.0
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
 
@@ -175,7 +175,7 @@ class WarpEngine:
         spacing = state.grid.spacing
         if determinant(jacobian(base_field, spacing)).min() < cfg.fold_margin:
             base_field = _unfolded_base(state, base_field, ring_motion, cfg)
-        forward, alpha = fold_free_field(base_field, detail_field, spacing, cfg.fold_margin)
+        forward, _ = fold_free_field(base_field, detail_field, spacing, cfg.fold_margin)
         # 4. Backward map, upsampled to pixels; remap.
         grid_points = state.grid.points.reshape(*state.grid.shape, 2)
         backward = invert(forward, spacing, start=state.last_grid_map)
@@ -183,7 +183,6 @@ class WarpEngine:
         backward = grid_points + (backward - grid_points) * state.taper
         width, height = state.grid.size
         state.last_map = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
-        state.last_alpha = alpha
         warped = cv2.remap(state.region_image, state.last_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
         for (contour, _, _, iris), eye, gaze in zip(EYES, state.eyes, gazes):
@@ -223,9 +222,7 @@ def _resize(image: np.ndarray, landmarks: np.ndarray, longest: int | None) -> tu
     if not longest or max(image.shape[:2]) == longest:
         return np.ascontiguousarray(image), landmarks.astype(np.float32)
     scale = longest / max(image.shape[:2])
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(image, size, interpolation=interpolation), (landmarks * scale).astype(np.float32)
+    return fit_longest_side(image, longest), (landmarks * scale).astype(np.float32)
 
 
 def _border_taper(grid: TpsGrid, feather: float) -> np.ndarray:
@@ -302,16 +299,11 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> list[f
     gazes = []
     for contour, upper, lower, iris in EYES:
         affine = _fit_affine(source[contour, :2], target[contour, :2])
-        width = float(np.linalg.norm(target[contour[0], :2] - target[contour[8], :2]))
+        width = _eye_width(target, contour)
         corners = target[contour[8], :2] - target[contour[0], :2]
         down = np.array([-corners[1], corners[0]]) / max(width, 1e-6)
         down = down if down[1] >= 0 else -down
-        gaps = (target[lower, :2] - target[upper, :2]) @ down
-        short = gaps < min_gap * width
-        if short.any():
-            middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
-            target[upper[short], :2] = middle - 0.5 * min_gap * width * down
-            target[lower[short], :2] = middle + 0.5 * min_gap * width * down
+        _keep_apart(target, upper, lower, down, min_gap * width)
         # Iris: the eye's own motion plus the driver's gaze, kept inside the opening.
         carried = _apply_affine(affine, source[iris, :2])
         gaze = target[iris[0], :2] - carried[0]
@@ -340,9 +332,14 @@ def _bite(state: WarpState, target: np.ndarray) -> Bite:
 
 def _tidy_inner_lips(target: np.ndarray, down: np.ndarray, min_gap: float) -> None:
     """In place: the inner lips keep ``min_gap`` px apart along the face's down direction (never cross)."""
-    gaps = (target[INNER_LOWER, :2] - target[INNER_UPPER, :2]) @ down
-    short = gaps < min_gap
+    _keep_apart(target, INNER_UPPER, INNER_LOWER, down, min_gap)
+
+
+def _keep_apart(target: np.ndarray, upper: np.ndarray, lower: np.ndarray, down: np.ndarray, gap: float) -> None:
+    """In place: each ``lower`` point stays at least ``gap`` px below its ``upper`` partner along ``down``;
+    pairs closer than that are spread symmetrically about their midpoint."""
+    short = (target[lower, :2] - target[upper, :2]) @ down < gap
     if short.any():
-        middle = 0.5 * (target[INNER_LOWER[short], :2] + target[INNER_UPPER[short], :2])
-        target[INNER_UPPER[short], :2] = middle - 0.5 * min_gap * down
-        target[INNER_LOWER[short], :2] = middle + 0.5 * min_gap * down
+        middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
+        target[upper[short], :2] = middle - 0.5 * gap * down
+        target[lower[short], :2] = middle + 0.5 * gap * down

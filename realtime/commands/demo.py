@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.base import create_engine
     from engines.landmarks import neutral_points
     from realtime.demo_script import script_motions
-    from realtime.images import fit_longest_side
+    from engines.images import fit_longest_side
     from realtime.offline import FrameRenderer
     from realtime.tracker import find_portrait_face
     from realtime.video_io import VideoWriter

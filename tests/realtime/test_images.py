@@ -4,7 +4,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from engines.base import LivePuppetError
-from realtime.images import MAX_SIDE, fit_longest_side, load_image
+from engines.images import fit_longest_side
+from realtime.images import MAX_SIDE, load_image
 
 
 def _pattern(height=48, width=64) -> np.ndarray:
