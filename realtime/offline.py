@@ -126,16 +126,19 @@ class FrameRenderer:
         return self._frame
 
 
+def check_output_not_input(output: Path, *inputs: Path) -> None:
+    """A clear error when ``output`` is one of the ``inputs`` (rendering would overwrite it)."""
+    for path in inputs:
+        if Path(output).resolve() == Path(path).resolve():
+            raise LivePuppetError(f"the output {output} would overwrite an input; choose another name")
+
+
 def render_video(
     request: RenderRequest, modifiers: Iterable[MotionModifier] = (), engine: Engine | None = None
 ) -> RenderSummary:
     """Render ``request`` and return its summary. ``engine`` overrides ``request.engine`` (tests, reuse)."""
     # 1. The portrait and the engine (a bad source fails before anything is written).
-    for path in (request.source, request.driving):
-        if request.output.resolve() == Path(path).resolve():
-            raise LivePuppetError(
-                f"the output {request.output} would overwrite an input; choose another name"
-            )
+    check_output_not_input(request.output, request.source, request.driving)
     image, face = load_portrait(request.source, request.size)
     owns_engine = engine is None
     if engine is None:

@@ -24,7 +24,7 @@ from engines.base import Face, LivePuppetError
 from engines.offline.driving import DrivingFrame, DrivingSequence
 from engines.offline.store import FrameStore
 from realtime.modifiers import MotionModifier
-from realtime.offline import load_portrait
+from realtime.offline import check_output_not_input, load_portrait
 from realtime.video_io import VideoWriter
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,7 @@ def run_job(
     on_frame: Callable[[int], None] | None = None,
 ) -> JobSummary:
     """Render ``job`` with ``renderer``; ``on_frame(index)`` is called after each newly generated frame."""
-    for path in (job.source, job.driving):
-        if job.output.resolve() == Path(path).resolve():
-            raise LivePuppetError(f"the output {job.output} would overwrite an input; choose another name")
+    check_output_not_input(job.output, job.source, job.driving)
     if renderer.overlap >= renderer.window and renderer.window > 1:
         raise LivePuppetError(
             f"the overlap ({renderer.overlap}) must be smaller than the window ({renderer.window})"
