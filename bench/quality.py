@@ -214,6 +214,7 @@ def evaluate_video(
         with VideoReader(path) as reader:
             frames = iter(reader)
             first = next(frames)
+            first_crop = crop(first.image)  # the static baseline's crop, the same every frame
             state = engine.prepare(first.image, find_portrait_face(first.image, name=str(path)))
             renderer = FrameRenderer(engine, state)
             driver.update(first)  # frame 0 calibrates the driver's neutral
@@ -244,12 +245,13 @@ def evaluate_video(
                 if real_points is not None:
                     points = real_points[:, :2] @ to_crop[:, :2].T + to_crop[:, 2]  # (478, 2) crop px
                     face_mask = oval_mask(points, crop_size)
+                crops = {m: first_crop if image is first.image else crop(image) for m, image in candidates.items()}
                 for method, image in candidates.items():
-                    scores[method].add_images(real_crop, crop(image), face_mask)
+                    scores[method].add_images(real_crop, crops[method], face_mask)
                     face = trackers[method].track(image)
                     scores[method].add_landmarks(real_points, None if face is None else face.landmarks)
                 if frame.index in sheet_indices:
-                    sheet.append((real_crop, crop(output)))
+                    sheet.append((real_crop, crops["engine"]))
     finally:
         driver.close()
         for tracker in trackers.values():

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from engines.base import LivePuppetError
-from export.graphs import GRAPHS
+from export.graphs import FRAME_GRAPHS, GRAPHS
 from export.networks import REDUCED_GRAPHS, RuntimeChoice, build_runners, cpu_has_bf16, runtime_networks
 from export.runners import Runner, default_threads
 
@@ -119,7 +119,7 @@ def run_config(weights: Path, choice: RuntimeChoice, repeats: int, cache: Path) 
             frames.append(time.perf_counter() - t0)
         log.info("%s frame %d: %.2f s", label(choice), i, time.perf_counter() - t0)
     graphs = {}
-    for name in ("motion", "stitching", "warping", "generator"):
+    for name in FRAME_GRAPHS:
         times = runners[name].times[1:]  # after the warm-up call
         median = statistics.median(times)
         graphs[name] = {"ms": median * 1e3, "gflops_per_s": GRAPHS[name].gflops / median}

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
 
 def run_export(args) -> int:
     from export.graphs import GRAPHS
-    from export.networks import ensure_onnx
+    from export.networks import REDUCED_GRAPHS, ensure_onnx
     from export.onnx_export import ExportConfig
 
     if args.fp16 and args.runtime != "trt":
@@ -67,7 +67,7 @@ def run_export(args) -> int:
 
         cache = EngineCache(out / "trt")
         for name, path in paths.items():
-            fp16 = args.fp16 and GRAPHS[name].gflops >= 0.01  # the MLPs stay fp32
+            fp16 = args.fp16 and name in REDUCED_GRAPHS  # the MLPs stay fp32
             cached_engine(path, cache, fp16=fp16)
             engine, meta = cache.paths(name, "fp16" if fp16 else "fp32")
             manifest["graphs"][name]["engine"] = str(engine.relative_to(out))

@@ -67,7 +67,6 @@ GRAPHS: dict[str, GraphSpec] = {
         GraphSpec("eye", "eye", {"x": (1, 66)}, ("y",), 0.0001),
     )
 }
-SOURCE_GRAPHS = ("appearance", "motion")
 FRAME_GRAPHS = ("motion", "stitching", "warping", "generator")
 
 
@@ -102,7 +101,7 @@ def graph_module(spec: GraphSpec, networks) -> nn.Module:
     return (wrap(module) if wrap else module).eval()
 
 
-def as_output_dict(spec: GraphSpec, result) -> dict[str, torch.Tensor]:
-    """A graph module's return value keyed by output name."""
+def as_output_dict(names: tuple[str, ...], result) -> dict[str, torch.Tensor]:
+    """A graph module's return value (a tensor or a tuple of them) keyed by the graph's output ``names``."""
     values = result if isinstance(result, tuple) else (result,)
-    return dict(zip(spec.outputs, values, strict=True))
+    return dict(zip(names, values, strict=True))

@@ -24,7 +24,7 @@ import torch
 from engines.base import LivePuppetError
 from export.engine_cache import EngineCache, default_cache_dir
 from export.graphs import GRAPHS, GraphSpec, graph_module
-from export.onnx_export import ExportConfig, export_all
+from export.onnx_export import ExportConfig, export_all, hash_file_into
 from export.runners import OnnxRuntimeRunner, Runner, TorchRunner
 
 log = logging.getLogger(__name__)
@@ -148,9 +148,7 @@ def weights_digest(directory: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted({p for p in weights.files.values()}):
         digest.update(str(path.relative_to(weights.root)).encode())
-        with open(path, "rb") as f:
-            while block := f.read(1 << 22):
-                digest.update(block)
+        hash_file_into(digest, path)
     return digest.hexdigest()[:16]
 
 

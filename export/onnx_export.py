@@ -111,9 +111,14 @@ def export_all(networks, out_dir: Path, config: ExportConfig = ExportConfig(),
     return {name: export_graph(GRAPHS[name], networks, out_dir / f"{name}.onnx", config) for name in names}
 
 
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
+def hash_file_into(digest, path: Path, chunk: int = 1 << 22) -> None:
+    """Feed the bytes of ``path`` to ``digest`` (a hashlib object) in chunks."""
     with open(path, "rb") as f:
         while block := f.read(chunk):
             digest.update(block)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    hash_file_into(digest, path)
     return digest.hexdigest()

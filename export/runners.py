@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from engines.base import LivePuppetError
+from export.graphs import as_output_dict
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -99,8 +100,7 @@ class TorchRunner(Runner):
         args = [self._input(feed[name]) for name in self.input_names]
         with self._context():
             result = self.module(*args)
-        values = result if isinstance(result, tuple) else (result,)
-        return {k: v.float().contiguous() for k, v in zip(self.output_names, values, strict=True)}
+        return {k: v.float().contiguous() for k, v in as_output_dict(self.output_names, result).items()}
 
 
 # -- onnxruntime --------------------------------------------------------------------------------------

@@ -4,11 +4,12 @@ fp32 on the composition image, and TensorRT / onnxruntime-CUDA runners where tho
 from __future__ import annotations
 
 import importlib.util
-import math
 
 import pytest
 import torch
 import torch.nn.functional as F
+
+from bench.runtimes import psnr
 
 pytestmark = [
     pytest.mark.gpu,
@@ -47,11 +48,6 @@ def _frame(networks, device: str) -> torch.Tensor:
     return pipeline.decode(features, x_d).float().cpu()
 
 
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(((a.clamp(0, 1) - b.clamp(0, 1)) ** 2).mean())
-    return math.inf if mse == 0 else 10 * math.log10(1 / mse)
-
-
 def test_fp16_cuda_path_close_to_fp32(gpu_weights):
     from export.networks import build_runners, resolve_runtime, runtime_networks
 
@@ -61,7 +57,7 @@ def test_fp16_cuda_path_close_to_fp32(gpu_weights):
     for precision in ("fp32", "fp16"):
         choice = resolve_runtime("torch", "cuda", precision)
         images[precision] = _frame(runtime_networks(build_runners(gpu_weights, choice), "cuda"), "cuda")
-    value = _psnr(images["fp16"], images["fp32"])
+    value = psnr(images["fp16"], images["fp32"])
     print(f"fp16 vs fp32 PSNR {value:.1f} dB")
     assert value >= 35.0
 
@@ -70,7 +66,7 @@ def test_fp16_cuda_path_close_to_fp32(gpu_weights):
 def test_tensorrt_engine_matches_torch(tmp_path, gpu_weights):
     from engines.liveportrait.checkpoints import load_networks
     from export.engine_cache import EngineCache
-    from export.graphs import GRAPHS, graph_module
+    from export.graphs import GRAPHS, as_output_dict, graph_module
     from export.networks import ensure_onnx
     from export.tensorrt import TensorRTRunner, cached_engine, current_key
 
@@ -87,11 +83,11 @@ def test_tensorrt_engine_matches_torch(tmp_path, gpu_weights):
             feed["kp_driving"] = feed["kp_source"] + 0.05
         with torch.no_grad():
             result = graph_module(spec, networks)(*feed.values())
-        expected = result if isinstance(result, tuple) else (result,)
+        expected = as_output_dict(spec.outputs, result)
         with TensorRTRunner(cached_engine(paths[name], cache, fp16=False), name=name) as runner:
             for _ in range(3):  # the third call replays the CUDA graph
                 out = runner.infer(feed)
-            for key, want in zip(spec.outputs, expected):
+            for key, want in expected.items():
                 worst = float((out[key] - want).abs().max())
                 assert worst <= 1e-3, f"{name}.{key}: TensorRT fp32 vs torch {worst:.3g}"
     assert cache.lookup("warping", current_key(paths["warping"], "fp32")) is not None  # cached, not rebuilt

@@ -12,6 +12,7 @@ import torch
 
 from export.graphs import GRAPHS, graph_module
 from export.runners import OnnxRuntimeRunner, TorchRunner
+from tests.engines.liveportrait.conftest import load_vectors
 
 ATOL = 1e-4
 # Ops the TensorRT ONNX parser (8.6 / 10.x) builds as native layers; a graph op outside this list would need a
@@ -25,18 +26,13 @@ TENSORRT_NATIVE_OPS = {
 }  # fmt: skip
 
 
-def _vectors(reference_dir: Path, name: str) -> dict[str, np.ndarray]:
-    with np.load(reference_dir / f"vectors_{name}.npz") as data:
-        return {k: data[k] for k in data.files}
-
-
 def reference_feeds(reference_dir: Path) -> dict[str, list[dict[str, np.ndarray]]]:
     """The reference README's inputs per graph (MLPs: each of the 4 stored rows as a batch of 1)."""
-    f = _vectors(reference_dir, "appearance_feature_extractor")
-    m = _vectors(reference_dir, "motion_extractor")
-    w = _vectors(reference_dir, "warping_module")
-    g = _vectors(reference_dir, "spade_generator")
-    s = _vectors(reference_dir, "stitching_retargeting_module")
+    f = load_vectors(reference_dir, "appearance_feature_extractor")
+    m = load_vectors(reference_dir, "motion_extractor")
+    w = load_vectors(reference_dir, "warping_module")
+    g = load_vectors(reference_dir, "spade_generator")
+    s = load_vectors(reference_dir, "stitching_retargeting_module")
     mlp = {
         name: [{"x": s[f"in_{name}"][i : i + 1]} for i in range(len(s[f"in_{name}"]))]
         for name in ("stitching", "lip", "eye")
@@ -94,7 +90,7 @@ def test_runtime_networks_are_drop_in(onnx_files, synthetic_networks, reference_
         name: OnnxRuntimeRunner(path) for name, path in onnx_files.items() if name in ("motion", "stitching")
     }
     networks = runtime_networks({**{n: None for n in GRAPHS}, **runners}, "cpu")
-    image = torch.from_numpy(_vectors(reference_dir, "motion_extractor")["in_image"])
+    image = torch.from_numpy(load_vectors(reference_dir, "motion_extractor")["in_image"])
     out = networks.motion(image)
     assert isinstance(out, MotionOutput)
     with torch.no_grad():
