@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -28,14 +29,24 @@ import statistics
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from engines.base import LivePuppetError
 from export.graphs import FRAME_GRAPHS, GRAPHS
-from export.networks import REDUCED_GRAPHS, RuntimeChoice, build_runners, cpu_has_bf16, runtime_networks
+from export.networks import (
+    REDUCED_GRAPHS,
+    RuntimeChoice,
+    build_runners,
+    cpu_has_bf16,
+    resolve_runtime,
+    runtime_networks,
+)
+from export.precision import CPU_BF16_GRAPHS, GraphTiming, read_cpu_features, select_reduced_graphs
 from export.runners import Runner, default_threads
 
 log = logging.getLogger("bench.runtimes")
@@ -77,71 +88,136 @@ def matmul_peak(dtype: torch.dtype, device: str, size: int = 2048, repeats: int 
     return 2 * size**3 / best / 1e9
 
 
-def reference_images(device: str) -> dict[str, torch.Tensor]:
-    """Source and two driving frames (1, 3, 256, 256) from the reference composition, else synthetic."""
+def reference_crops() -> dict[str, np.ndarray]:
+    """Source and two driving crops (256, 256, 3) uint8 from the reference composition, else random."""
+    names = ("in_source_image", "in_driving_frame0", "in_driving_frame1")
     path = REFERENCE / "vectors_composition.npz"
     if path.is_file():
         with np.load(path) as data:
-            names = ("in_source_image", "in_driving_frame0", "in_driving_frame1")
-            return {n: torch.from_numpy(data[n]).to(device) for n in names}
-    gen = torch.Generator().manual_seed(0)
-    return {
-        n: torch.rand(1, 3, 256, 256, generator=gen).to(device)
-        for n in ("in_source_image", "in_driving_frame0", "in_driving_frame1")
-    }
+            images = {n: data[n][0] for n in names}
+    else:
+        rng = np.random.default_rng(0)
+        images = {n: rng.random((3, 256, 256)) for n in names}
+    return {n: np.ascontiguousarray((np.clip(v, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0))
+            for n, v in images.items()}  # fmt: skip
 
 
-def run_config(weights: Path, choice: RuntimeChoice, repeats: int, cache: Path) -> dict:
-    """Whole-frame and per-graph latency of one configuration, and its last output image."""
+@dataclass
+class ConfigRun:
+    """One configuration's pipeline, built once, so that configurations can run interleaved frame by frame
+    (on a shared machine the load changes by the minute: alternating keeps the ratios fair)."""
+
+    name: str
+    choice: RuntimeChoice
+    pipeline: Any
+    runners: dict[str, TimedRunner]
+    crops: dict[str, np.ndarray]
+    setup_s: float
+    source: Any = None
+    reference: Any = None
+    frames: list[float] = field(default_factory=list)
+    image: torch.Tensor | None = None
+
+    def start(self) -> None:
+        """F and M on the source, M on the neutral driving frame (outside the timed frames)."""
+        pipe = self.pipeline
+        self.source = pipe.source(pipe.to_input(self.crops["in_source_image"]))
+        self.reference = pipe.reference(self.source, pipe.motion_info(pipe.to_input(self.crops["in_driving_frame0"])))
+        for runner in self.runners.values():
+            runner.times.clear()
+
+    def frame(self, timed: bool = True) -> float:
+        """The engine's per-frame path: crop upload, M, keypoints + stitching, W, G, uint8 download."""
+        pipe, start = self.pipeline, time.perf_counter()
+        info = pipe.motion_info(pipe.to_input(self.crops["in_driving_frame1"]))
+        image = pipe.decode(self.source, pipe.driving_keypoints(self.source, info, self.reference))
+        pipe.to_uint8(image)
+        if self.choice.device == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        self.image = image.float().cpu()
+        if timed:
+            self.frames.append(seconds)
+        else:  # warm-up: forget its graph times
+            for runner in self.runners.values():
+                runner.times.clear()
+        return seconds
+
+    def graph_ms(self, name: str) -> float:
+        return statistics.median(self.runners[name].times) * 1e3
+
+    def figures(self, peaks: dict[str, float]) -> dict:
+        graphs = {}
+        for name in FRAME_GRAPHS:
+            ms = self.graph_ms(name)
+            rate = GRAPHS[name].gflops / ms * 1e3
+            graphs[name] = {"ms": ms, "gflops_per_s": rate, "precision": self.graph_precision(name)}
+            peak = peaks.get(f"{self.choice.device}_{graphs[name]['precision']}_matmul")
+            if peak and GRAPHS[name].gflops > 1:
+                graphs[name]["of_matmul_peak"] = rate / peak
+        frame = statistics.median(self.frames)
+        frame_gflop = sum(GRAPHS[n].gflops for n in ("motion", "warping", "generator"))
+        return {
+            "device": self.choice.device,
+            "choice": {"precision": self.choice.precision, "reduced": list(self.choice.reduced),
+                       "static_graphs": self.choice.static, "compile": self.choice.compile,
+                       "reason": self.choice.reason},
+            "setup_s": self.setup_s,
+            "frame_ms": frame * 1e3,
+            "frame_ms_all": [t * 1e3 for t in self.frames],
+            "frame_gflops_per_s": frame_gflop / frame,
+            "graphs": graphs,
+        }  # fmt: skip
+
+    def graph_precision(self, name: str) -> str:
+        return self.choice.precision if name in self.choice.reduced else "fp32"
+
+    def close(self) -> None:
+        for runner in self.runners.values():
+            runner.close()
+
+
+def open_config(name: str, weights: Path, choice: RuntimeChoice, cache: Path) -> ConfigRun:
     from engines.liveportrait.pipeline import LivePortraitPipeline
 
-    if choice.device == "cuda":  # fp32 means fp32: no TF32 in convs or matmuls
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
     start = time.perf_counter()
     runners = {k: TimedRunner(r) for k, r in build_runners(weights, choice, cache).items()}
-    setup = time.perf_counter() - start
     pipeline = LivePortraitPipeline(runtime_networks(runners, choice.device), torch.device(choice.device))
-    images = reference_images(choice.device)
-    source = pipeline.source(images["in_source_image"])
-    reference = pipeline.reference(source, pipeline.motion_info(images["in_driving_frame0"]))
-    for runner in runners.values():
-        runner.times.clear()
-    frames, image = [], None
-    for i in range(repeats + 1):
-        t0 = time.perf_counter()
-        info = pipeline.motion_info(images["in_driving_frame1"])
-        x_d = pipeline.driving_keypoints(source, info, reference)
-        image = pipeline.decode(source, x_d)
-        if choice.device == "cuda":
-            torch.cuda.synchronize()
-        if i:  # the first frame warms up
-            frames.append(time.perf_counter() - t0)
-        log.info("%s frame %d: %.2f s", label(choice), i, time.perf_counter() - t0)
-    graphs = {}
-    for name in FRAME_GRAPHS:
-        times = runners[name].times[1:]  # after the warm-up call
-        median = statistics.median(times)
-        graphs[name] = {"ms": median * 1e3, "gflops_per_s": GRAPHS[name].gflops / median}
-    for runner in runners.values():
-        runner.close()
-    frame = statistics.median(frames)
-    frame_gflop = sum(GRAPHS[n].gflops for n in ("motion", "warping", "generator"))
-    return {
-        "setup_s": setup,
-        "frame_ms": frame * 1e3,
-        "frame_ms_all": [t * 1e3 for t in frames],
-        "frame_gflops_per_s": frame_gflop / frame,
-        "graphs": graphs,
-        "image": image.float().cpu(),
+    run = ConfigRun(name, choice, pipeline, runners, reference_crops(), time.perf_counter() - start)
+    run.start()
+    return run
+
+
+def run_interleaved(runs: list[ConfigRun], repeats: int) -> None:
+    """One warm-up frame each, then ``repeats`` rounds of one frame per configuration."""
+    for run in runs:
+        run.frame(timed=False)
+    for round_ in range(repeats):
+        for run in runs:
+            seconds = run.frame()
+            log.info("round %d %s: %.3f s (load %.1f)", round_, run.name, seconds, os.getloadavg()[0])
+
+
+def select_bf16(weights: Path, cache: Path, fp32: ConfigRun, bf16_all: ConfigRun) -> dict:
+    """Per-graph choice of the bf16 set (export.precision.select_reduced_graphs): timings from the
+    interleaved fp32 and all-bf16 runs, frame PSNR of each candidate set from one frame against fp32."""
+    timings = {
+        n: GraphTiming(fp32.graph_ms(n), bf16_all.graph_ms(n)) for n in REDUCED_GRAPHS if n in FRAME_GRAPHS
     }
+    tried: dict[str, float] = {}
 
+    def frame_psnr(graphs: tuple[str, ...]) -> float:
+        run = open_config("select", weights, RuntimeChoice("torch", "cpu", "bf16", graphs), cache)
+        run.frame(timed=False)
+        run.close()
+        tried[",".join(graphs)] = value = psnr(run.image, fp32.image)
+        log.info("bf16 on %s: %.1f dB", ",".join(graphs), value)
+        return value
 
-def label(choice: RuntimeChoice) -> str:
-    name = f"{choice.runtime}-{choice.device}-{choice.precision}"
-    if choice.reduced_graphs is not None:
-        name += ":" + ",".join(choice.reduced_graphs)
-    return name
+    selection = select_reduced_graphs(timings, frame_psnr)
+    return {"graphs": list(selection.graphs), "verdicts": selection.verdicts, "psnr_of_sets_db": tried,
+            "timings_ms": {n: [t.fp32_ms, t.reduced_ms] for n, t in timings.items()},
+            "current_default": list(CPU_BF16_GRAPHS)}  # fmt: skip
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -199,29 +275,37 @@ def grid_sample_costs(repeats: int, threads: int) -> dict:
     return out
 
 
-def configurations(bf16: str, bf16_sets: list[str]) -> list[RuntimeChoice]:
-    configs = [RuntimeChoice("torch", "cpu", "fp32"), RuntimeChoice("onnx", "cpu", "fp32")]
+def configurations(bf16: str, bf16_sets: list[str], compile: bool) -> dict[str, RuntimeChoice]:
+    """name -> choice. ``torch-cpu-auto`` is what ``--precision auto`` picks on this CPU; on CUDA, fp16 runs
+    eagerly and with CUDA-graph replay (and compiled with ``compile``)."""
+    configs = {"torch-cpu-fp32": RuntimeChoice("torch", "cpu", "fp32")}
+    auto = resolve_runtime("torch", "cpu", "auto")
+    if auto.precision != "fp32":
+        configs["torch-cpu-auto"] = auto
+        if compile:
+            configs["torch-cpu-auto-compiled"] = dataclasses.replace(auto, compile=True)
     if bf16 == "on" or (bf16 == "auto" and cpu_has_bf16()):
         for graphs in bf16_sets:
-            reduced = (
-                None
-                if graphs == "default"
-                else REDUCED_GRAPHS
-                if graphs == "all"
-                else tuple(graphs.split(","))
-            )
-            configs.append(RuntimeChoice("torch", "cpu", "bf16", reduced))
+            named = {"default": None, "all": REDUCED_GRAPHS}
+            reduced = named[graphs] if graphs in named else tuple(graphs.split(","))
+            configs[f"torch-cpu-bf16:{graphs}"] = RuntimeChoice("torch", "cpu", "bf16", reduced)
+    configs["onnx-cpu-fp32"] = RuntimeChoice("onnx", "cpu", "fp32")
     if torch.cuda.is_available():
-        configs += [RuntimeChoice("torch", "cuda", "fp32"), RuntimeChoice("torch", "cuda", "fp16")]
+        configs["torch-cuda-fp32"] = RuntimeChoice("torch", "cuda", "fp32")
+        configs["torch-cuda-fp16-eager"] = RuntimeChoice("torch", "cuda", "fp16", static_graphs=False)
+        configs["torch-cuda-fp16"] = RuntimeChoice("torch", "cuda", "fp16")
+        if compile:
+            configs["torch-cuda-fp16-compiled"] = RuntimeChoice("torch", "cuda", "fp16", compile=True)
         with contextlib.suppress(ImportError):
             import onnxruntime as ort
 
             if "CUDAExecutionProvider" in ort.get_available_providers():
-                configs.append(RuntimeChoice("onnx", "cuda", "fp32"))
+                configs["onnx-cuda-fp32"] = RuntimeChoice("onnx", "cuda", "fp32")
         with contextlib.suppress(ImportError):
             import tensorrt  # noqa: F401
 
-            configs += [RuntimeChoice("trt", "cuda", "fp32"), RuntimeChoice("trt", "cuda", "fp16")]
+            configs["trt-cuda-fp32"] = RuntimeChoice("trt", "cuda", "fp32")
+            configs["trt-cuda-fp16"] = RuntimeChoice("trt", "cuda", "fp16")
     return configs
 
 
@@ -229,22 +313,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.runtimes", description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=Path, required=True, metavar="DIR")
     parser.add_argument("--json", type=Path, required=True, metavar="OUT.json")
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed frames per configuration (after one warm-up)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=default_threads(), help="CPU threads (torch and onnxruntime)"
-    )
-    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto", help="run the bf16 CPU path")
-    parser.add_argument(
-        "--only", nargs="*", metavar="RUNTIME-DEVICE-PRECISION", help="run only these configurations"
-    )
-    parser.add_argument(
-        "--bf16-graphs", nargs="+", default=["default"], metavar="SET",
-        help="bf16 variants: 'default' (the runtime's choice), 'all', or comma-separated graphs run in bf16",
-    )  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds (after one warm-up frame each)")
+    parser.add_argument("--threads", type=int, default=default_threads(), help="CPU threads (torch and onnxruntime)")
+    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                        help="run the explicit bf16 variants of --bf16-graphs (auto: on CPUs with bf16 units)")
+    parser.add_argument("--bf16-graphs", nargs="+", default=[], metavar="SET",
+                        help="bf16 variants: 'default', 'all', or comma-separated graphs run in bf16")
+    parser.add_argument("--select-bf16", action="store_true",
+                        help="measure per graph and print the bf16 set --precision auto should use")
+    parser.add_argument("--compile", action="store_true", help="also run the torch.compile variants")
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="run only these configurations")
+    parser.add_argument("--no-grid-sample", dest="grid_sample", action="store_false",
+                        help="skip the 5-D grid sample comparison in onnxruntime")
     parser.add_argument("--cache", type=Path, help="ONNX/engine cache folder (default: the user cache)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # fmt: skip
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("torch", "onnxscript", "torch.onnx", "torch.export"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -253,68 +335,98 @@ def main(argv: list[str] | None = None) -> int:
     from export.engine_cache import default_cache_dir
 
     cache = args.cache or default_cache_dir()
+    cpu = read_cpu_features()
     result: dict = {
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "threads": args.threads,
-                    "cpu_bf16_units": cpu_has_bf16(), "load_average": os.getloadavg(),
+        "machine": {"platform": platform.platform(), "cpu": cpu.model, "cpu_bf16_units": list(cpu.bf16_units),
+                    "cpu_count": os.cpu_count(), "threads": args.threads, "load_average_before": os.getloadavg(),
                     "torch": torch.__version__,
                     "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
         "peaks_gflops_per_s": {"cpu_fp32_matmul": matmul_peak(torch.float32, "cpu")},
         "configs": {},
     }  # fmt: skip
-    if cpu_has_bf16():
-        result["peaks_gflops_per_s"]["cpu_bf16_matmul"] = matmul_peak(torch.bfloat16, "cpu")
+    peaks = result["peaks_gflops_per_s"]
+    if cpu.bf16_units:
+        peaks["cpu_bf16_matmul"] = matmul_peak(torch.bfloat16, "cpu")
     if torch.cuda.is_available():
-        result["peaks_gflops_per_s"]["cuda_fp32_matmul"] = matmul_peak(torch.float32, "cuda", 8192)
-        result["peaks_gflops_per_s"]["cuda_fp16_matmul"] = matmul_peak(torch.float16, "cuda", 8192)
-    log.info("matmul peaks: %s", result["peaks_gflops_per_s"])
-    images = {}
-    for choice in configurations(args.bf16, args.bf16_graphs):
-        name = label(choice)
-        if args.only and name not in args.only:
+        peaks["cuda_fp32_matmul"] = matmul_peak(torch.float32, "cuda", 8192)
+        peaks["cuda_fp16_matmul"] = matmul_peak(torch.float16, "cuda", 8192)
+    log.info("matmul peaks: %s", peaks)
+    result["auto_precision_cpu"] = resolve_runtime("torch", "cpu", "auto").reason
+    runs: list[ConfigRun] = []
+    for name, choice in configurations(args.bf16, args.bf16_graphs, args.compile).items():
+        if args.only and name not in args.only and not (args.select_bf16 and name == "torch-cpu-fp32"):
             continue
         try:
-            figures = run_config(args.weights, choice, args.repeats, cache)
+            runs.append(open_config(name, args.weights, choice, cache))
         except LivePuppetError as exc:
             log.warning("%s skipped: %s", name, exc)
             result["configs"][name] = {"skipped": str(exc)}
-            continue
-        images[name] = figures.pop("image")
-        result["configs"][name] = figures
-        log.info("%s: %.0f ms/frame (%.0f GFLOP/s)", name, figures["frame_ms"], figures["frame_gflops_per_s"])
-    baseline = images.get("torch-cpu-fp32")
-    if baseline is not None:
-        torch_ms = result["configs"]["torch-cpu-fp32"]["frame_ms"]
-        for name, image in images.items():
-            entry = result["configs"][name]
-            entry["max_abs_diff_vs_torch_fp32"] = float((image - baseline).abs().max())
-            entry["psnr_vs_torch_fp32_db"] = psnr(image, baseline)
-            entry["speedup_vs_torch_cpu_fp32"] = torch_ms / entry["frame_ms"]
-        result["largest_runtime_difference"] = max(
-            ((n, result["configs"][n]["max_abs_diff_vs_torch_fp32"]) for n in images), key=lambda x: x[1]
-        )
-    result["grid_sample_onnxruntime"] = grid_sample_costs(args.repeats, args.threads)
+    bf16_all = None
+    if args.select_bf16:
+        bf16_all = open_config("torch-cpu-bf16:all", args.weights, RuntimeChoice("torch", "cpu", "bf16", REDUCED_GRAPHS), cache)
+        runs.append(bf16_all)
+    run_interleaved(runs, args.repeats)
+    for run in runs:
+        result["configs"][run.name] = run.figures(peaks)
+    compare(result, {run.name: run.image for run in runs})
+    if bf16_all is not None:
+        fp32 = next(run for run in runs if run.name == "torch-cpu-fp32")
+        result["bf16_selection"] = select_bf16(args.weights, cache, fp32, bf16_all)
+    for run in runs:
+        run.close()
+    result["load_average_after"] = os.getloadavg()
+    if args.grid_sample:
+        result["grid_sample_onnxruntime"] = grid_sample_costs(args.repeats, args.threads)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1, default=str))
     print(summary(result))
     return 0
 
 
+def compare(result: dict, images: dict[str, torch.Tensor]) -> None:
+    """PSNR / max difference of each image against the fp32 baselines present, and speed-ups per round."""
+    for base in ("torch-cpu-fp32", "torch-cuda-fp32"):
+        if base not in images:
+            continue
+        base_ms = result["configs"][base]["frame_ms_all"]
+        for name, image in images.items():
+            entry = result["configs"][name]
+            tag = base.replace("torch-", "").replace("-fp32", "")
+            entry[f"psnr_vs_{tag}_fp32_db"] = psnr(image, images[base])
+            entry[f"max_abs_diff_vs_{tag}_fp32"] = float((image - images[base]).abs().max())
+            if entry["device"] == result["configs"][base]["device"]:
+                rounds = [b / t for b, t in zip(base_ms, entry["frame_ms_all"])]
+                entry[f"speedup_vs_{tag}_fp32"] = {"median": statistics.median(rounds), "per_round": rounds}
+
+
 def summary(result: dict) -> str:
-    lines = [f"matmul peaks (GFLOP/s): {result['peaks_gflops_per_s']}"]
+    lines = [(f"CPU: {result['machine']['cpu']} (bf16 units: {result['machine']['cpu_bf16_units'] or 'none'}), "
+              f"GPU: {result['machine']['gpu']}; load average {result['machine']['load_average_before'][0]:.1f} "
+              f"-> {result['load_average_after'][0]:.1f}"),
+             f"matmul peaks (GFLOP/s): { {k: round(v) for k, v in result['peaks_gflops_per_s'].items()} }",
+             f"--precision auto on this CPU: {result['auto_precision_cpu']}"]  # fmt: skip
     for name, c in result["configs"].items():
         if "skipped" in c:
-            lines.append(f"{name:22s} skipped: {c['skipped']}")
+            lines.append(f"{name:26s} skipped: {c['skipped']}")
             continue
-        graphs = ", ".join(f"{g} {v['ms']:.0f} ms" for g, v in c["graphs"].items())
+        speed = c.get("speedup_vs_cpu_fp32") or c.get("speedup_vs_cuda_fp32") or {"median": math.nan, "per_round": []}
+        quality = c.get("psnr_vs_cuda_fp32_db", c.get("psnr_vs_cpu_fp32_db", math.nan))
         lines.append(
-            f"{name:22s} frame {c['frame_ms']:8.0f} ms  {c['frame_gflops_per_s']:6.0f} GFLOP/s  "
-            f"x{c.get('speedup_vs_torch_cpu_fp32', float('nan')):.2f} vs torch fp32  "
-            f"PSNR {c.get('psnr_vs_torch_fp32_db', float('nan')):.1f} dB  max|d| {c.get('max_abs_diff_vs_torch_fp32', float('nan')):.2g}  ({graphs})"
+            f"{name:26s} frame {c['frame_ms']:9.1f} ms  {c['frame_gflops_per_s']:7.0f} GFLOP/s  "
+            f"x{speed['median']:.2f} vs fp32 (rounds {', '.join(f'{r:.2f}' for r in speed['per_round'])})  "
+            f"PSNR {quality:.1f} dB"
         )
-    gs = result["grid_sample_onnxruntime"]["both_calls"]
-    lines.append(
-        f"5-D grid sample in onnxruntime: native {gs['native_ms']:.0f} ms, plugin-free {gs['plugin_free_ms']:.0f} ms (x{gs['ratio']:.2f})"
-    )
+        for graph, g in c["graphs"].items():
+            peak = f", {100 * g['of_matmul_peak']:.0f}% of the {g['precision']} matmul peak" if "of_matmul_peak" in g else ""
+            lines.append(f"    {graph:10s} {g['precision']:4s} {g['ms']:9.1f} ms  {g['gflops_per_s']:7.0f} GFLOP/s{peak}")
+    if "bf16_selection" in result:
+        sel = result["bf16_selection"]
+        lines.append(f"bf16 selection: {sel['graphs']} (current default {sel['current_default']})")
+        lines += [f"    {graph}: {why}" for graph, why in sel["verdicts"].items()]
+    if "grid_sample_onnxruntime" in result:
+        gs = result["grid_sample_onnxruntime"]["both_calls"]
+        lines.append(f"5-D grid sample in onnxruntime: native {gs['native_ms']:.0f} ms, plugin-free "
+                     f"{gs['plugin_free_ms']:.0f} ms (x{gs['ratio']:.2f})")  # fmt: skip
     return "\n".join(lines)
 
 

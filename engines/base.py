@@ -117,7 +117,7 @@ class EngineOptions:
     weights: Path | None = None  # directory with model weights (neural engine)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     runtime: str = "torch"  # torch | onnx | trt (see export/)
-    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "fp32"  # auto: per device and CPU (export.precision)
     output_size: int | None = None  # longest output side in pixels; None keeps the source's resolution
 
 

@@ -5,7 +5,8 @@ seven fields are callables with the torch modules' signatures and return types (
 ``WarpOutput``, tensors), each backed by a :class:`~export.runners.Runner` for its graph. The engine's
 pipeline uses it unchanged and never asks which runtime it got.
 
-Runtimes: ``torch`` (eager; ``bf16`` autocast on CPU, ``fp16``/``bf16`` on CUDA), ``onnx`` (onnxruntime on
+Runtimes: ``torch`` (bf16 islands on the CPU, see :mod:`export.reduced`; fp16 autocast with static buffers
+and CUDA-graph replay on CUDA, see :mod:`export.static_graph`), ``onnx`` (onnxruntime on
 the CPU or CUDA), ``trt`` (TensorRT engines, fp32 or fp16), ``auto`` (trt if importable with a GPU, else
 onnx on CUDA if granted, else torch). ONNX files and engines are cached under
 :func:`export.engine_cache.default_cache_dir`, keyed by the weights' content.
@@ -25,17 +26,21 @@ from engines.base import LivePuppetError
 from export.engine_cache import EngineCache, default_cache_dir
 from export.graphs import GRAPHS, GraphSpec, graph_module
 from export.onnx_export import ExportConfig, export_all, hash_file_into
+from export.precision import (
+    CPU_BF16_GRAPHS,
+    CUDA_FP16_GRAPHS,
+    REDUCED_GRAPHS,  # noqa: F401  (re-exported: export.commands, bench)
+    PrecisionPlan,
+    plan_precision,
+    read_cpu_features,
+)
+from export.reduced import islands_for, reduce_module
 from export.runners import OnnxRuntimeRunner, Runner, TorchRunner
+from export.static_graph import StaticGraphRunner
 
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "torch", "onnx", "trt")
-# Graphs that may run at reduced precision; the MLPs always stay fp32, as in the official app.
-REDUCED_GRAPHS = ("appearance", "motion", "warping", "generator")
-# Measured on the synthetic weights (PSNR of the 512x512 frame against fp32): fp16 on every graph 41 dB; bf16 on
-# every graph 23 dB, bf16 on G alone 36.5 dB (M's keypoints and W's sampling grid lose too much at 8 bits of
-# mantissa, and bf16 3-D convolutions were not faster on a CPU with AMX). See the export README section.
-DEFAULT_REDUCED = {"fp16": REDUCED_GRAPHS, "bf16": ("generator",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +49,28 @@ class RuntimeChoice:
     device: str  # cpu | cuda
     precision: str  # fp32 | fp16 | bf16
     # Graphs run at ``precision`` when it is reduced; the others (and always the MLPs) stay fp32.
-    # None: the measured default for the precision (:data:`DEFAULT_REDUCED`).
+    # None: the measured default for the precision and device (export.precision).
     reduced_graphs: tuple[str, ...] | None = None
+    # torch runtime: static buffers + CUDA-graph replay (export.static_graph); None = on CUDA only.
+    static_graphs: bool | None = None
+    # torch runtime: torch.compile the bf16 islands (CPU, with freezing) or each static graph (CUDA)
+    compile: bool = False
+    reason: str = ""  # why this precision (logged)
 
     @property
     def reduced(self) -> tuple[str, ...]:
         if self.precision == "fp32":
             return ()
-        return self.reduced_graphs if self.reduced_graphs is not None else DEFAULT_REDUCED[self.precision]
+        if self.reduced_graphs is not None:
+            return self.reduced_graphs
+        return CPU_BF16_GRAPHS if self.device == "cpu" else CUDA_FP16_GRAPHS
+
+    @property
+    def static(self) -> bool:
+        return self.runtime == "torch" and (self.device == "cuda" if self.static_graphs is None else self.static_graphs)
 
 
-def resolve_runtime(runtime: str, device: str = "auto", precision: str = "fp32") -> RuntimeChoice:
+def resolve_runtime(runtime: str, device: str = "auto", precision: str = "auto") -> RuntimeChoice:
     """Turn the CLI's ``--runtime/--device/--precision`` into a concrete, supported choice."""
     if runtime not in RUNTIMES:
         raise LivePuppetError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
@@ -71,32 +87,25 @@ def resolve_runtime(runtime: str, device: str = "auto", precision: str = "fp32")
         else:
             runtime = "torch"
         log.info("runtime auto -> %s on %s", runtime, device)
-    if runtime == "trt":
-        if device != "cuda":
-            raise LivePuppetError("the trt runtime needs a CUDA GPU (--device cuda)")
-        if precision == "bf16":
-            raise LivePuppetError("the trt runtime supports --precision fp32 or fp16")
-    if runtime == "onnx" and precision != "fp32":
+    if runtime == "trt" and device != "cuda":
+        raise LivePuppetError("the trt runtime needs a CUDA GPU (--device cuda)")
+    if runtime == "onnx" and precision not in ("auto", "fp32"):
         raise LivePuppetError(
             "the onnx runtime runs fp32 graphs; use --runtime torch or trt for reduced precision"
         )
-    if runtime == "torch" and precision == "fp16" and device != "cuda":
-        raise LivePuppetError("fp16 is a GPU path; on the CPU use --precision bf16")
-    if precision == "bf16" and device == "cpu" and not cpu_has_bf16():
-        log.warning(
-            "this CPU has no bf16 units (avx512_bf16 / amx_bf16): bf16 is emulated, far slower than fp32"
-        )
-    return RuntimeChoice(runtime, device, precision)
+    if runtime == "onnx":
+        plan = PrecisionPlan("fp32", (), "fp32: the onnx runtime runs fp32 graphs")
+    else:
+        plan = plan_precision(precision, device)
+    if runtime == "trt" and plan.precision == "bf16":
+        raise LivePuppetError("the trt runtime supports --precision fp32 or fp16")
+    log.info("precision %s", plan.reason)
+    return RuntimeChoice(runtime, device, plan.precision, reason=plan.reason)
 
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU has bf16 arithmetic units (without them torch emulates bf16, ~100x slower)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    return bool(read_cpu_features().bf16_units)
 
 
 def _ort_has_cuda() -> bool:
@@ -178,26 +187,7 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
     """One runner per graph for ``choice``."""
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if choice.runtime == "torch":
-        from engines.liveportrait.checkpoints import load_networks
-
-        networks = load_networks(weights, choice.device)
-        autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(choice.precision)
-        return {
-            name: TorchRunner(
-                graph_module(spec, networks),
-                spec.inputs,
-                spec.outputs,
-                device=choice.device,
-                autocast=autocast if name in choice.reduced else None,
-                # bf16 on the CPU: channels-last for the 2-D networks (oneDNN's fast bf16 layout)
-                channels_last=choice.device == "cpu"
-                and choice.precision == "bf16"
-                and name in choice.reduced
-                and all(len(shape) == 4 for shape in spec.inputs.values()),
-                name=f"torch-{name}",
-            )
-            for name, spec in GRAPHS.items()
-        }
+        return torch_runners(weights, choice)
     paths = ensure_onnx(weights, onnx_dir_for(weights, cache_dir, ExportConfig()))
     if choice.runtime == "onnx":
         return {name: OnnxRuntimeRunner(path, device=choice.device) for name, path in paths.items()}
@@ -214,6 +204,35 @@ def build_runners(weights: Path, choice: RuntimeChoice, cache_dir: Path | None =
     return runners
 
 
+def torch_runners(weights: Path, choice: RuntimeChoice) -> dict[str, Runner]:
+    """The torch runtime: reduced graphs as bf16 islands on the CPU (weights converted once, channels-last:
+    export.reduced) or under autocast on CUDA (channels-last for the 2-D networks); static buffers and
+    CUDA-graph replay when ``choice.static``."""
+    from engines.liveportrait.checkpoints import load_networks
+
+    if choice.device == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN time its algorithms once
+        if choice.precision == "fp32":  # fp32 means fp32, as the reference vectors: no TF32
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+    networks = load_networks(weights, choice.device)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(choice.precision)
+    runners: dict[str, Runner] = {}
+    for name, spec in GRAPHS.items():
+        module, reduced = graph_module(spec, networks), name in choice.reduced
+        if reduced and choice.device == "cpu":
+            module = reduce_module(module, islands_for(name), dtype, compile=choice.compile)
+        planar = all(len(shape) == 4 for shape in spec.inputs.values())
+        runner = TorchRunner(module, spec.inputs, spec.outputs, device=choice.device,
+                             autocast=dtype if reduced and choice.device == "cuda" else None,
+                             channels_last=reduced and choice.device == "cuda" and planar, name=f"torch-{name}")  # fmt: skip
+        if choice.static:
+            runner = StaticGraphRunner(runner, spec.inputs, cuda_graph=choice.device == "cuda",
+                                       compile=choice.compile and choice.device == "cuda")  # fmt: skip
+        runners[name] = runner
+    return runners
+
+
 def runtime_networks(runners: dict[str, Runner], device: str | torch.device):
     """``LivePortraitNetworks`` whose fields call ``runners`` (see the module docstring)."""
     from engines.liveportrait.checkpoints import LivePortraitNetworks
@@ -224,7 +243,7 @@ def runtime_networks(runners: dict[str, Runner], device: str | torch.device):
     )
 
 
-def load_runtime_networks(weights: Path, runtime: str = "auto", device: str = "auto", precision: str = "fp32",
+def load_runtime_networks(weights: Path, runtime: str = "auto", device: str = "auto", precision: str = "auto",
                           cache_dir: Path | None = None):  # fmt: skip
     """The engine's entry point: networks for ``weights`` on the chosen runtime, and the choice made."""
     choice = resolve_runtime(runtime, device, precision)

@@ -91,16 +91,17 @@ class TorchRunner(Runner):
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast)
 
-    def _input(self, value: Any) -> torch.Tensor:
-        tensor = as_tensor(value, self.device)
-        return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
-
     @torch.no_grad()
-    def infer(self, feed: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        args = [self._input(feed[name]) for name in self.input_names]
+    def forward(self, args: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The device part of :meth:`infer`: inputs already on the device, in ``input_names`` order. Only
+        device work (no host synchronisation), so a CUDA graph can capture it (export.static_graph)."""
+        args = [a.contiguous(memory_format=self.memory_format) if a.dim() == 4 else a for a in args]
         with self._context():
             result = self.module(*args)
         return {k: v.float().contiguous() for k, v in as_output_dict(self.output_names, result).items()}
+
+    def infer(self, feed: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        return self.forward([as_tensor(feed[name], self.device) for name in self.input_names])
 
 
 # -- onnxruntime --------------------------------------------------------------------------------------

@@ -43,7 +43,15 @@ class DownBlock3d(nn.Module):
         self.norm = nn.BatchNorm3d(out_features, affine=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool3d(F.relu(self.norm(self.conv(x))), kernel_size=(1, 2, 2))
+        return pool_height_width(F.relu(self.norm(self.conv(x))))
+
+
+def pool_height_width(x: torch.Tensor) -> torch.Tensor:
+    """(1, 2, 2) average pooling of (B, C, D, H, W). torch has no CPU bf16 kernel for avg_pool3d, so bf16
+    volumes (the CPU bf16 path, export.reduced) average the four neighbours directly (same layout out)."""
+    if x.dtype != torch.bfloat16 or x.is_cuda:
+        return F.avg_pool3d(x, kernel_size=(1, 2, 2))
+    return (x[..., ::2, ::2] + x[..., 1::2, ::2] + x[..., ::2, 1::2] + x[..., 1::2, 1::2]) * 0.25
 
 
 class UpBlock3d(nn.Module):

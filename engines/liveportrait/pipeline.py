@@ -15,6 +15,7 @@ import torch
 
 from engines.liveportrait import composition as C
 from engines.liveportrait.checkpoints import LivePortraitNetworks
+from engines.liveportrait.transfer import HostTransfer
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class LivePortraitPipeline:
         self.device = device
         self.autocast_dtype = autocast_dtype if device.type == "cuda" else None
         self.options = options or C.CompositionOptions()
+        self.transfer = HostTransfer(device)
 
     def autocast(self):
         if self.autocast_dtype is not None:
@@ -65,8 +67,7 @@ class LivePortraitPipeline:
 
     def to_input(self, crop: np.ndarray) -> torch.Tensor:
         """RGB uint8 (256, 256, 3) -> (1, 3, 256, 256) float32 in [0, 1] on the device."""
-        image = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device)
-        return image.permute(2, 0, 1)[None].float() / 255.0
+        return self.transfer.upload(crop)
 
     @torch.no_grad()
     def motion_info(self, image: torch.Tensor) -> C.KeypointInfo:
@@ -160,8 +161,7 @@ class LivePortraitPipeline:
             warped = self.networks.warping(source.feature, source.keypoints, x_d)
             return self.networks.generator(warped.features).float()
 
-    @staticmethod
-    def to_uint8(image: torch.Tensor) -> np.ndarray:
-        """(1, 3, 512, 512) float -> (512, 512, 3) RGB uint8 (clip, x255, truncate, as the official code)."""
-        # contiguous on the device: a strided array would make every later cv2 call copy it (3.5 ms at 512²)
-        return (image[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+    def to_uint8(self, image: torch.Tensor) -> np.ndarray:
+        """(1, 3, 512, 512) float -> (512, 512, 3) RGB uint8 (clip, x255, truncate, as the official code).
+        On CUDA the array is a pinned buffer reused by the next call (see ``transfer.HostTransfer``)."""
+        return self.transfer.download(image)

@@ -22,6 +22,7 @@ from engines.compositor import PasteBack
 from engines.liveportrait import composition as C
 from engines.liveportrait import crop
 from engines.liveportrait.checkpoints import load_networks
+from export.precision import plan_precision
 from engines.liveportrait.pipeline import (
     DrivingReference,
     LivePortraitPipeline,
@@ -97,18 +98,16 @@ class LivePortraitEngine:
             )
         basis_path = Path(options.weights) / BASIS_FILE
         device = resolve_device(options.device)
-        # Exported runtimes, and bf16 on the CPU (its per-graph precision lives in the runners), go through
-        # export.networks; everything else runs the torch modules directly.
-        if options.runtime != "torch" or (options.precision == "bf16" and device.type == "cpu"):
-            return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition), basis_path)
-        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(options.precision)
-        if device.type == "cuda" and dtype is None:  # fp32 as the reference vectors: no TF32
-            torch.backends.cuda.matmul.allow_tf32 = False
-            torch.backends.cudnn.allow_tf32 = False
-        if dtype is not None and device.type != "cuda":
-            log.warning("--precision %s applies on CUDA only; running fp32 on %s", options.precision, device)
-        networks = load_networks(options.weights, device)
-        return cls(LivePortraitPipeline(networks, device, autocast_dtype=dtype, options=composition), basis_path)
+        # fp32 torch on the CPU runs the modules directly; everything else goes through export.networks:
+        # the exported runtimes, the reduced precisions (chosen per graph there) and CUDA (static buffers,
+        # CUDA-graph replay).
+        if options.runtime == "torch" and device.type == "cpu":
+            plan = plan_precision(options.precision, "cpu")
+            if plan.precision == "fp32":
+                log.info("precision %s", plan.reason)
+                networks = load_networks(options.weights, device)
+                return cls(LivePortraitPipeline(networks, device, options=composition), basis_path)
+        return cls(LivePortraitPipeline(*_runtime_networks(options), options=composition), basis_path)
 
     # -- per portrait --------------------------------------------------------------------------------
 
@@ -232,7 +231,7 @@ class LivePortraitEngine:
     def _neutral_crop(self, state: LivePortraitState) -> np.ndarray:
         if state.neutral_frame is None:
             x_d = self.pipeline.rest_keypoints(state.features, state.lip_delta)
-            state.neutral_frame = self.pipeline.to_uint8(self.pipeline.decode(state.features, x_d))
+            state.neutral_frame = self.pipeline.to_uint8(self.pipeline.decode(state.features, x_d)).copy()
         return state.neutral_frame
 
     def close(self) -> None:

@@ -67,6 +67,7 @@ def test_runtime_selection_on_cpu():
     assert resolve_runtime("auto").runtime == "torch"
     assert resolve_runtime("onnx").device == "cpu"
     assert resolve_runtime("torch", "cpu", "bf16").precision == "bf16"
+    assert resolve_runtime("onnx", "cpu", "auto").precision == "fp32"  # onnx graphs are fp32
     for bad in (
         ("trt", "auto", "fp32"),
         ("onnx", "cpu", "bf16"),
@@ -92,7 +93,7 @@ def test_reduced_precision_defaults_keep_sensitive_graphs_fp32():
     from export.networks import RuntimeChoice
 
     assert RuntimeChoice("torch", "cpu", "fp32").reduced == ()
-    assert RuntimeChoice("torch", "cpu", "bf16").reduced == ("generator",)  # M and W lose too much in bf16
+    assert RuntimeChoice("torch", "cpu", "bf16").reduced == ("warping", "generator")  # M and F lose too much
     assert set(RuntimeChoice("trt", "cuda", "fp16").reduced) == {
         "appearance",
         "motion",

@@ -1,0 +1,91 @@
+"""The CPU bf16 islands: weights converted once to bf16 channels-last, fp32 in and out, only the named
+submodules reduced; the bf16-capable (1, 2, 2) pooling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engines.liveportrait.blocks import pool_height_width
+from export.reduced import WHOLE, cast_floats, islands_for, reduce_module
+
+
+class Volume(nn.Module):
+    """A 3-D conv body (the island) and a 2-D head that must stay fp32."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv3d(4, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU())
+        self.head = nn.Conv2d(8 * 4, 3, 1)
+
+    def forward(self, x):
+        y = self.body(x)
+        return self.head(y.flatten(1, 2))
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.InstanceNorm2d(16), nn.LeakyReLU(0.2),
+                         nn.Conv2d(16, 3, 3, padding=1)).eval()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Pair:
+    value: torch.Tensor
+    index: torch.Tensor
+
+
+def test_cast_floats_walks_tuples_and_dataclasses():
+    out = cast_floats((torch.ones(1, 2, 3, 4), Pair(torch.ones(2), torch.arange(3))), torch.bfloat16, layout=True)
+    assert out[0].dtype == torch.bfloat16 and out[0].is_contiguous(memory_format=torch.channels_last)
+    assert out[1].value.dtype == torch.bfloat16
+    assert out[1].index.dtype == torch.int64  # integer tensors untouched
+
+
+def test_whole_module_island_has_bf16_channels_last_weights_and_fp32_io():
+    x = torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        expected = _net()(x)
+        reduced = reduce_module(_net(), WHOLE)
+        weight = reduced.inner[0].weight
+        assert weight.dtype == torch.bfloat16 and weight.is_contiguous(memory_format=torch.channels_last)
+        out = reduced(x)
+    assert out.dtype == torch.float32
+    diff = float((out - expected).abs().max())
+    assert 0 < diff < 0.1 * float(expected.abs().max())  # really bf16, still the same function
+
+
+def test_islands_reduce_only_the_named_submodules():
+    x = torch.rand(1, 4, 4, 8, 8)
+    torch.manual_seed(3)
+    reference = Volume().eval()
+    torch.manual_seed(3)
+    reduced = reduce_module(Volume().eval(), ("body",))
+    assert reduced.body.inner[0].weight.dtype == torch.bfloat16
+    assert reduced.body.inner[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert reduced.head.weight.dtype == torch.float32  # outside the island: untouched
+    with torch.no_grad():
+        torch.testing.assert_close(reduced(x), reference(x), atol=0.05, rtol=0.05)
+
+
+def test_warping_island_paths_exist_in_the_exported_graph_module(synthetic_networks):
+    from export.graphs import GRAPHS, graph_module
+
+    module = graph_module(GRAPHS["warping"], synthetic_networks)
+    for path in islands_for("warping"):
+        module.get_submodule(path)  # raises if the path is stale
+    assert islands_for("generator") == WHOLE
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
+def test_bf16_pooling_matches_avg_pool3d(layout):
+    x = torch.rand(1, 5, 3, 8, 6).contiguous(memory_format=layout)
+    expected = F.avg_pool3d(x, kernel_size=(1, 2, 2))
+    assert torch.equal(pool_height_width(x), expected)  # fp32 keeps the library op
+    out = pool_height_width(x.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16 and out.shape == expected.shape
+    torch.testing.assert_close(out.float(), expected, atol=1e-2, rtol=1e-2)
