@@ -96,7 +96,8 @@ class StaticGraphRunner(Runner):
 
     def _capture(self) -> None:
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # thread_local: CUDA calls from other threads (the live loop's) during the capture are not errors
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             outputs = self._run()  # tensors owned by the graph's memory pool, rewritten by each replay
         self.graph, self.outputs = graph, outputs
         log.info("%s: captured a CUDA graph after %d warm-up calls", self.name, self.warmup)

@@ -161,6 +161,15 @@ class LivePortraitPipeline:
             warped = self.networks.warping(source.feature, source.keypoints, x_d)
             return self.networks.generator(warped.features).float()
 
+    @torch.no_grad()
+    def warm_up(self, source: SourceFeatures, image: torch.Tensor, calls: int = 3) -> None:
+        """Run the per-frame graphs ``calls`` times on the source image, so that cuDNN's algorithm search
+        and the static runners' CUDA-graph capture (export.static_graph) happen now, not in the first live
+        frames."""
+        for _ in range(calls):
+            self.motion_info(image)
+            self.to_uint8(self.decode(source, self.rest_keypoints(source)))
+
     def to_uint8(self, image: torch.Tensor) -> np.ndarray:
         """(1, 3, 512, 512) float -> (512, 512, 3) RGB uint8 (clip, x255, truncate, as the official code).
         On CUDA the array is a pinned buffer reused by the next call (see ``transfer.HostTransfer``)."""

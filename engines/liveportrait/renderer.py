@@ -116,8 +116,11 @@ class LivePortraitEngine:
         landmarks = face.landmarks
         small, to_crop = crop.source_crop(portrait, landmarks)
         crop_to_full = crop.invert_affine(to_crop)
-        # 2. F and M once: f_s, x_s.
-        features = self.pipeline.source(self.pipeline.to_input(small))
+        # 2. F and M once: f_s, x_s. On CUDA the per-frame graphs are captured here, before the first frame.
+        image = self.pipeline.to_input(small)
+        features = self.pipeline.source(image)
+        if self.pipeline.device.type == "cuda":
+            self.pipeline.warm_up(features, image)
         left, right, lip = crop.openness_ratios(landmarks)
         eyes_crop = np.c_[landmarks[list(crop.EYE_CENTRES), :2], np.ones(2)] @ to_crop.T  # (2, 2) crop px
         return LivePortraitState(

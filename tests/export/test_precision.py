@@ -8,7 +8,13 @@ import pytest
 
 from engines.base import LivePuppetError
 from export import precision as P
-from export.precision import CpuFeatures, GraphTiming, plan_precision, read_cpu_features, select_reduced_graphs
+from export.precision import (
+    CpuFeatures,
+    GraphTiming,
+    plan_precision,
+    read_cpu_features,
+    select_reduced_graphs,
+)
 
 XEON = CpuFeatures("Intel(R) Xeon(R) Processor", frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}))
 EPYC = CpuFeatures("AMD EPYC 7B13", frozenset({"avx2", "fma"}))
