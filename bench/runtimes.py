@@ -116,6 +116,7 @@ class ConfigRun:
     source: Any = None
     reference: Any = None
     frames: list[float] = field(default_factory=list)
+    frames_cpu: list[float] = field(default_factory=list)  # process CPU time (all threads) per frame
     image: torch.Tensor | None = None
 
     def start(self) -> None:
@@ -128,16 +129,18 @@ class ConfigRun:
 
     def frame(self, timed: bool = True) -> float:
         """The engine's per-frame path: crop upload, M, keypoints + stitching, W, G, uint8 download."""
-        pipe, start = self.pipeline, time.perf_counter()
+        pipe, start, cpu_start = self.pipeline, time.perf_counter(), time.process_time()
         info = pipe.motion_info(pipe.to_input(self.crops["in_driving_frame1"]))
         image = pipe.decode(self.source, pipe.driving_keypoints(self.source, info, self.reference))
         pipe.to_uint8(image)
         if self.choice.device == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
+        cpu_seconds = time.process_time() - cpu_start
         self.image = image.float().cpu()
         if timed:
             self.frames.append(seconds)
+            self.frames_cpu.append(cpu_seconds)
         else:  # warm-up: forget its graph times
             for runner in self.runners.values():
                 runner.times.clear()
@@ -165,6 +168,10 @@ class ConfigRun:
             "setup_s": self.setup_s,
             "frame_ms": frame * 1e3,
             "frame_ms_all": [t * 1e3 for t in self.frames],
+            # CPU time of the process per frame: less sensitive than wall time to other processes taking turns
+            # on a shared machine (not to their use of caches and memory bandwidth)
+            "frame_cpu_ms": statistics.median(self.frames_cpu) * 1e3,
+            "frame_cpu_ms_all": [t * 1e3 for t in self.frames_cpu],
             "frame_gflops_per_s": frame_gflop / frame,
             "graphs": graphs,
         }  # fmt: skip
@@ -397,6 +404,8 @@ def compare(result: dict, images: dict[str, torch.Tensor]) -> None:
             if entry["device"] == result["configs"][base]["device"]:
                 rounds = [b / t for b, t in zip(base_ms, entry["frame_ms_all"])]
                 entry[f"speedup_vs_{tag}_fp32"] = {"median": statistics.median(rounds), "per_round": rounds}
+                cpu = [b / t for b, t in zip(result["configs"][base]["frame_cpu_ms_all"], entry["frame_cpu_ms_all"])]
+                entry[f"cpu_time_speedup_vs_{tag}_fp32"] = {"median": statistics.median(cpu), "per_round": cpu}
 
 
 def summary(result: dict) -> str:
@@ -411,10 +420,11 @@ def summary(result: dict) -> str:
             continue
         speed = c.get("speedup_vs_cpu_fp32") or c.get("speedup_vs_cuda_fp32") or {"median": math.nan, "per_round": []}
         quality = c.get("psnr_vs_cuda_fp32_db", c.get("psnr_vs_cpu_fp32_db", math.nan))
+        cpu_speed = c.get("cpu_time_speedup_vs_cpu_fp32", {}).get("median", math.nan)
         lines.append(
             f"{name:26s} frame {c['frame_ms']:9.1f} ms  {c['frame_gflops_per_s']:7.0f} GFLOP/s  "
             f"x{speed['median']:.2f} vs fp32 (rounds {', '.join(f'{r:.2f}' for r in speed['per_round'])})  "
-            f"PSNR {quality:.1f} dB"
+            f"PSNR {quality:.1f} dB  (CPU time {c['frame_cpu_ms']:.0f} ms, x{cpu_speed:.2f})"
         )
         for graph, g in c["graphs"].items():
             peak = f", {100 * g['of_matmul_peak']:.0f}% of the {g['precision']} matmul peak" if "of_matmul_peak" in g else ""

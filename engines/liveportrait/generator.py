@@ -25,10 +25,22 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(hidden, channels, kernel_size=3, padding=1)
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
-        normalized = F.instance_norm(x, eps=1e-5)
-        segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
+        normalized = instance_norm(x)
+        if segmap.shape[2:] != x.shape[2:]:
+            segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
         hidden = self.mlp_shared(segmap)
-        return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
+        return torch.addcmul(self.mlp_beta(hidden), normalized, 1 + self.mlp_gamma(hidden))
+
+
+def instance_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Instance norm without affine parameters. In bf16 (the CPU bf16 path, export.reduced) it is written
+    out so that it keeps x's channels-last layout: torch's kernel hands back NCHW, and every following
+    elementwise op then mixes layouts and leaves the vectorised loops (G ran 2x slower for it). fp32 and
+    fp16 (CUDA autocast, where fp16 variances could overflow) keep torch's kernel."""
+    if x.dtype != torch.bfloat16:
+        return F.instance_norm(x, eps=eps)
+    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+    return (x - mean) * torch.rsqrt(var + eps)
 
 
 class SPADEResnetBlock(nn.Module):
