@@ -31,12 +31,12 @@ from engines.images import fit_longest_side
 from engines.landmarks import (
     FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
-    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, mouth_opening, rotation_to_euler,
+    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, eye_openings, mouth_opening, rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import apply_affine, blend_over, head_map, moved_box, neck_map, union, warp_layer
-from engines.warp.eyes import EyeTexture, eye_texture, paint_eye
+from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
@@ -96,6 +96,8 @@ class WarpState(SourceState):
     last_map: np.ndarray | None = None  # (h, w, 2) the head layer's backward map of the last frame, image px
     last_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where ``last_map`` lies in the image
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
+    lids: tuple[LidTexture, ...] = ()
+    source_eye_openings: np.ndarray = field(default_factory=lambda: np.ones(2, np.float32))  # (right, left)
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
 
 
@@ -152,6 +154,7 @@ class WarpEngine:
         grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
         taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=pad)
+        colour = iris_colour(image, points)
         return WarpState(
             image=image, face=face, layers=layers, head_box=head_box, neck_box=layers.neck_box(),
             controls=CONTROL_LANDMARKS, source_controls=source_controls, source_points=points.copy(), ring=ring,
@@ -159,7 +162,9 @@ class WarpEngine:
             frame=layers.static.copy(),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
             face_size=face_size, taper=taper, mouth_palette=palette_for(image, landmarks),
-            eyes=tuple(eye_texture(image, points, contour, iris) for contour, _, _, iris in EYES),
+            eyes=tuple(eye_texture(image, points, contour, iris, colour) for contour, _, _, iris in EYES),
+            lids=tuple(lid_texture(image, points, contour, upper) for contour, upper, _, _ in EYES),
+            source_eye_openings=eye_openings(landmarks),
         )  # fmt: skip
 
     # ---------------------------------------------------------------- render (per frame)
@@ -204,9 +209,16 @@ class WarpEngine:
         local = target.copy()
         local[:, :2] -= head_box[:2]
         colour = warped[0]
-        for (contour, _, _, iris), eye, gaze in zip(EYES, state.eyes, gazes):
+        openings = eye_openings(target) / np.maximum(state.source_eye_openings, 1e-3)  # target / source
+        for (contour, upper, _, iris), eye, lid, gaze, opening in zip(EYES, state.eyes, state.lids, gazes, openings):
             scale = _eye_width(local, contour) / max(_eye_width(state.source_points, contour), 1e-6)
-            paint_eye(colour, local, contour, iris, eye, scale, float(np.clip((gaze - 0.13) / 0.08, 0.0, 1.0)))
+            # Redrawn (white, iris) where the gaze moves far or the eye opens wider than the portrait's
+            # (a closed source eye opens instead of stretching its lash line into a slit); closed under the
+            # lid where it shuts (instead of a squashed eye).
+            redraw = max(np.clip((gaze - 0.13) / 0.08, 0.0, 1.0), np.clip((opening - 1.3) / 0.5, 0.0, 1.0))
+            paint_eye(colour, local, contour, iris, eye, scale, float(redraw))
+            carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
+            paint_lid(colour, local, carried, upper, lid, float(_smoothstep((1.0 - opening - 0.35) / 0.5)))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
@@ -369,3 +381,8 @@ def _keep_apart(target: np.ndarray, upper: np.ndarray, lower: np.ndarray, down: 
         middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
         target[upper[short], :2] = middle - 0.5 * gap * down
         target[lower[short], :2] = middle + 0.5 * gap * down
+
+
+def _smoothstep(t: float) -> float:
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
