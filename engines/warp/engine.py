@@ -70,6 +70,7 @@ class WarpConfig:
     # beyond the source's own is painted instead of stretching a thin gap.
     closed_mouth: float = 0.2
     min_eye_gap: float = 0.06  # lids keep at least this fraction of the eye width apart
+    closed_eye: float = 0.1  # a portrait eye opened less than this (lid gap / eye width) is drawn open
     layers: LayerConfig = field(default_factory=LayerConfig)
 
 
@@ -98,6 +99,7 @@ class WarpState(SourceState):
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
     lids: tuple[LidTexture, ...] = ()
     source_eye_openings: np.ndarray = field(default_factory=lambda: np.ones(2, np.float32))  # (right, left)
+    closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
 
 
@@ -155,16 +157,24 @@ class WarpEngine:
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
         taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=pad)
         colour = iris_colour(image, points)
+        lids = tuple(lid_texture(image, points, contour, upper) for contour, upper, _, _ in EYES)
+        eyes = tuple(eye_texture(image, points, contour, iris, colour) for contour, _, _, iris in EYES)
+        source_eye_openings = eye_openings(landmarks)
+        closed_eyes = source_eye_openings < cfg.closed_eye
+        # A closed portrait eye shows no white: the painted teeth's near-neutral white (lit like the cheeks).
+        mouth_palette = palette_for(image, landmarks)
+        eyes = tuple(
+            dataclasses.replace(eye, sclera=mouth_palette.teeth) if closed else eye
+            for eye, closed in zip(eyes, closed_eyes)
+        )
         return WarpState(
             image=image, face=face, layers=layers, head_box=head_box, neck_box=layers.neck_box(),
             controls=CONTROL_LANDMARKS, source_controls=source_controls, source_points=points.copy(), ring=ring,
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
             frame=layers.static.copy(),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
-            face_size=face_size, taper=taper, mouth_palette=palette_for(image, landmarks),
-            eyes=tuple(eye_texture(image, points, contour, iris, colour) for contour, _, _, iris in EYES),
-            lids=tuple(lid_texture(image, points, contour, upper) for contour, upper, _, _ in EYES),
-            source_eye_openings=eye_openings(landmarks),
+            face_size=face_size, taper=taper, mouth_palette=mouth_palette,
+            eyes=eyes, lids=lids, source_eye_openings=source_eye_openings, closed_eyes=closed_eyes,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- render (per frame)
@@ -177,10 +187,15 @@ class WarpEngine:
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
         _tidy_inner_lips(target, state.down, state.lip_gap)
+        head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
+        drawn = target.copy()  # where the eyes are drawn; the warp keeps a closed portrait eye shut
+        for (contour, _, _, iris), closed in zip(EYES, state.closed_eyes):
+            if closed:
+                held = np.concatenate([contour[1:8], contour[9:], iris])  # lids and iris, not the corners
+                target[held, :2] = apply_affine(head, state.source_points[held])
         # 2. The head's rigid motion (a similarity of the rigid points) is taken whole; what is left, seen
         #    from the moving head, is the non-rigid part: landmarks, a ring taking part of the face's affine
         #    motion (hair), zero at the anchors. Its affine part is split off for the fold-free blend.
-        head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
         inverse = cv2.invertAffineTransform(head).astype(np.float32)
         moved = apply_affine(inverse, target[state.controls, :2]) - origin
         affine = _fit_affine(state.source_controls, moved)
@@ -209,16 +224,21 @@ class WarpEngine:
         local = target.copy()
         local[:, :2] -= head_box[:2]
         colour = warped[0]
-        openings = eye_openings(target) / np.maximum(state.source_eye_openings, 1e-3)  # target / source
-        for (contour, upper, _, iris), eye, lid, gaze, opening in zip(EYES, state.eyes, state.lids, gazes, openings):
-            scale = _eye_width(local, contour) / max(_eye_width(state.source_points, contour), 1e-6)
-            # Redrawn (white, iris) where the gaze moves far or the eye opens wider than the portrait's
-            # (a closed source eye opens instead of stretching its lash line into a slit); closed under the
-            # lid where it shuts (instead of a squashed eye).
-            redraw = max(np.clip((gaze - 0.13) / 0.08, 0.0, 1.0), np.clip((opening - 1.3) / 0.5, 0.0, 1.0))
-            paint_eye(colour, local, contour, iris, eye, scale, float(redraw))
+        drawn[:, :2] -= head_box[:2]
+        target_openings = eye_openings(drawn)
+        openings = target_openings / np.maximum(state.source_eye_openings, 1e-3)  # target / source
+        for k, ((contour, upper, _, iris), eye, lid) in enumerate(zip(EYES, state.eyes, state.lids)):
+            scale = _eye_width(drawn, contour) / max(_eye_width(state.source_points, contour), 1e-6)
+            if state.closed_eyes[k]:  # drawn open over the shut lid, as far as the driver opens it
+                weight = _smoothstep((target_openings[k] - 0.05) / 0.1)
+                paint_eye(colour, drawn, contour, iris, eye, scale, weight, lashes=lid.lashes)
+                continue
+            # Redrawn (white, iris) where the gaze moves far or the eye opens much wider than the portrait's;
+            # closed under the lid where it shuts (instead of a squashed eye).
+            redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
+            paint_eye(colour, drawn, contour, iris, eye, scale, float(redraw))
             carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
-            paint_lid(colour, local, carried, upper, lid, float(_smoothstep((1.0 - opening - 0.35) / 0.5)))
+            paint_lid(colour, drawn, carried, upper, lid, _smoothstep((1.0 - openings[k] - 0.35) / 0.5))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))

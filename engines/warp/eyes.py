@@ -56,7 +56,7 @@ def eye_texture(
     outside_iris = np.hypot(gx + max(x0, 0) - centre[0], gy + max(y0, 0) - centre[1]) > radius * 1.1
     candidates = region[(mask > 0) & outside_iris]
     sclera = DEFAULT_SCLERA
-    if len(candidates) >= 12:
+    if len(candidates) >= max(12, 0.5 * np.pi * radius**2):
         brightness = candidates.sum(axis=1)
         sampled = np.median(candidates[brightness >= np.percentile(brightness, 80)], axis=0).astype(np.float32)
         # A narrow source eye shows little white: lean on a neutral white as the sample gets darker.
@@ -106,10 +106,11 @@ def synthetic_iris(size: int, radius: float, colour: np.ndarray) -> np.ndarray:
 
 def paint_eye(
     image: np.ndarray, target: np.ndarray, contour: np.ndarray, iris: np.ndarray, eye: EyeTexture,
-    scale: float, weight: float,
+    scale: float, weight: float, lashes: np.ndarray | None = None,
 ) -> None:  # fmt: skip
     """Redraw the eye opening of ``image`` (RGB uint8, in place) around the target landmarks (478, >=2):
-    ``scale`` is target / source eye size, ``weight`` in [0, 1] how much of the redrawn eye shows."""
+    ``scale`` is target / source eye size, ``weight`` in [0, 1] how much of the redrawn eye shows. With a
+    ``lashes`` colour a lash line is drawn along the upper lid too (an eye the portrait has closed)."""
     if weight <= 0:
         return
     polygon = target[contour, :2]
@@ -139,8 +140,13 @@ def paint_eye(
     disk = np.clip(eye.radius * scale + 0.5 - np.hypot(xx - centre[0], yy - centre[1]), 0.0, 1.0)[..., None]
     region = image[y0:y1, x0:x1].astype(np.float32)
     colour = colour * (1.0 - disk * alpha) + patch * disk * alpha
-    # 4. Blend into the image.
-    region += (colour - region) * opening[..., None]
+    # 4. Blend into the image (with the lash line on the upper lid, for an eye the portrait has closed).
+    mask = opening[..., None]
+    if lashes is not None:
+        line = lash_line((x0, y0, x1, y1), polygon[:9], float(np.linalg.norm(polygon[8] - polygon[0])))
+        colour = colour * (1.0 - line) + lashes * line
+        mask = np.maximum(mask, line * weight)
+    region += (colour - region) * mask
     image[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
 
 
@@ -190,11 +196,7 @@ def paint_lid(
     (x0, y0, x1, y1), inside = patch
     inside = cv2.dilate(inside, np.ones((3, 3), np.uint8))
     eye_width = float(np.linalg.norm(opening[8] - opening[0]))
-    lashes = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    thickness = max(1, int(round(0.05 * eye_width)))
-    cv2.polylines(lashes, [np.round((target[upper, :2] - (x0, y0)) * 4).astype(np.int32)], False, 255, thickness,
-                  cv2.LINE_AA, shift=2)  # fmt: skip
-    lashes = cv2.GaussianBlur(lashes, (3, 3), 0).astype(np.float32)[..., None] / 255.0
+    lashes = lash_line((x0, y0, x1, y1), target[upper, :2], eye_width)
     region = image[y0:y1, x0:x1].astype(np.float32)
     # A closed lid: skin, shaded a little towards the lash line, then the lashes.
     rows = np.arange(y0, y1, dtype=np.float32)[:, None, None]
@@ -205,6 +207,15 @@ def paint_lid(
     mask = np.maximum(inside[..., None], lashes) * weight
     region += (colour - region) * mask
     image[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+def lash_line(box: tuple[int, int, int, int], lid: np.ndarray, eye_width: float) -> np.ndarray:
+    """(h, w, 1) float32 mask over ``box`` of a lash line along the lid polyline ``lid`` (N, 2) image px."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    thickness = max(1, int(round(0.05 * eye_width)))
+    cv2.polylines(mask, [np.round((lid - (x0, y0)) * 4).astype(np.int32)], False, 255, thickness, cv2.LINE_AA, shift=2)
+    return cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] / 255.0
 
 
 def _sorted_by_x(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

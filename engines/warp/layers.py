@@ -115,7 +115,8 @@ def split_layers(
     # Under the lower head the body layer continues upwards (the neck and hair just below the cut, carried
     # up), so whatever the head's own non-rigid motion uncovers there (a jaw that closes, a pitch, a turn)
     # shows neck, not background.
-    under = (below_chin > cut - config.under_chin) & (head_weight >= 0.99)
+    neck_column = np.abs(sideways) < config.neck_half_width + 0.15
+    under = (below_chin > cut - config.under_chin) & (head_weight >= 0.99) & neck_column
     continued = _carried_up(image, below_chin, down, face_height, cut + config.cut_feather + 0.02)
     body_colour = np.where(under[..., None], continued, image)
     body = np.maximum(body, head * under)
