@@ -121,7 +121,7 @@ COLUMNS = (
     ("face w", "face_width", "{:.2f}"), ("follow x", "follow_x", "{:.2f}"), ("follow y", "follow_y", "{:.2f}"),
     ("scale", "follow_scale", "{:.2f}"), ("roll", "follow_roll", "{:.2f}"), ("worst", "worst_follow", "{:.2f}"),
     ("worst pose", "worst_pose", "{}"), ("residual", "residual", "{:.3f}"), ("resid max", "residual_max", "{:.3f}"),
-    ("folded", "folded", "{}"), ("outside", "outside_change", "{}"), ("out px", "outside_pixels", "{}"),
+    ("folded", "folded", "{:.0f}"), ("outside", "outside_change", "{:.0f}"), ("out px", "outside_pixels", "{:.0f}"),
 )  # fmt: skip
 
 
