@@ -23,8 +23,8 @@ pose:
 
 and over all its frames:
 
-* folded: face-oval pixels where the warp's Jacobian determinant is <= 0 (engines offering
-  ``jacobian_determinant``; n/a otherwise);
+* folded: pixels where the warp's Jacobian determinant is <= 0 inside the face oval, at the portrait's
+  face or the transformed one (engines offering ``jacobian_determinant``; n/a otherwise);
 * outside change: the largest change (0..255, any channel) from the portrait outside the person's mask
   (MediaPipe selfie segmentation of the portrait) and the head's path (the head moved by every transform of
   the clip), both dilated; and the number of pixels there changed by more than a threshold.
@@ -113,8 +113,9 @@ def evaluate_portrait(
                 output = cv2.resize(output, (width, height), interpolation=cv2.INTER_AREA)
             # 4. Every frame: outside change and folds; hold frames: follow and residual.
             pose_scores = scores[frame.pose.name if frame.pose is not None else NEUTRAL]
-            expected = transform_points(matrix, face.landmarks)
-            folded = folded_pixels(jacobian(state), expected) if can_fold else None
+            # The face is where the transform puts it, where it was, or (partly following) in between.
+            moved = transform_points(matrix, face.landmarks)
+            folded = folded_pixels(jacobian(state), face.landmarks, moved) if can_fold else None
             pose_scores.add_frame(outside_change(output, portrait, outside, config.change_threshold), folded)
             if frame.hold:
                 read = None

@@ -74,8 +74,9 @@ def outside_change(output: np.ndarray, portrait: np.ndarray, outside: np.ndarray
     return int(difference.max()), int((difference > threshold).sum())
 
 
-def folded_pixels(determinant: np.ndarray, landmarks: np.ndarray) -> int:
-    """Face-oval pixels (of ``landmarks`` (478, >=2) px) where the warp's Jacobian ``determinant`` (H, W)
-    is <= 0."""
+def folded_pixels(determinant: np.ndarray, *faces: np.ndarray) -> int:
+    """Pixels inside any of the face ovals of ``faces`` (each (478, >=2) landmarks, px) where the warp's
+    Jacobian ``determinant`` (H, W) is <= 0."""
     size = (determinant.shape[1], determinant.shape[0])
-    return int((determinant[oval_mask(landmarks, size)] <= 0).sum())
+    inside = np.logical_or.reduce([oval_mask(landmarks, size) for landmarks in faces])
+    return int((determinant[inside] <= 0).sum())

@@ -101,6 +101,9 @@ def test_folded_pixels_counts_the_face_oval_only():
     determinant[45:55, 45:55] = -1  # inside the face
     determinant[0:10, 0:10] = -1  # far outside it
     assert folded_pixels(determinant, landmarks) == 100
+    elsewhere = landmarks.copy()
+    elsewhere[:, :2] -= 30  # a second face position, centred at (20, 20): it holds part of the top-left fold
+    assert 100 < folded_pixels(determinant, landmarks, elsewhere) < 200
 
 
 # ------------------------------------------------------------------------------------------- fake engines
