@@ -46,7 +46,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.motion_range_masks import allowed_region, folded_pixels, head_mask, head_path, outside_change, person_mask
+from bench.motion_range_masks import (
+    allowed_region,
+    folded_pixels,
+    head_mask,
+    head_path,
+    outside_change,
+    person_mask,
+)
 from bench.motion_range_poses import POSES, Schedule, clip_frames, pose_matrix, transform_points
 from bench.motion_range_report import PoseScores, format_table, overall, portrait_summary
 from bench.quality import VIDEO_SUFFIXES
@@ -224,16 +231,28 @@ def run(
 
 def build_parser() -> argparse.ArgumentParser:
     defaults, schedule = MotionRangeConfig(), Schedule()
-    parser = argparse.ArgumentParser(prog="python -m bench.motion_range", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.motion_range", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--data", type=Path, required=True, help="folder searched for portraits and videos")
     parser.add_argument("--json", type=Path, required=True, help="report to write")
-    parser.add_argument("--sheets", type=Path, help="folder for the contact sheets (default: beside the JSON)")
+    parser.add_argument(
+        "--sheets", type=Path, help="folder for the contact sheets (default: beside the JSON)"
+    )
     parser.add_argument("--engine", default="warp", help="engine to evaluate (default: %(default)s)")
     parser.add_argument("--size", type=int, default=defaults.size, help="longest side (default: %(default)s)")
-    parser.add_argument("--lead", type=int, default=schedule.lead, help="neutral frames first (default: %(default)s)")
-    parser.add_argument("--ease", type=int, default=schedule.ease, help="frames easing in/out (default: %(default)s)")
-    parser.add_argument("--hold", type=int, default=schedule.hold, help="frames held per pose (default: %(default)s)")
-    parser.add_argument("--limit", "--max-portraits", dest="limit", type=int, help="evaluate the first N portraits")
+    parser.add_argument(
+        "--lead", type=int, default=schedule.lead, help="neutral frames first (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--ease", type=int, default=schedule.ease, help="frames easing in/out (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--hold", type=int, default=schedule.hold, help="frames held per pose (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--limit", "--max-portraits", dest="limit", type=int, help="evaluate the first N portraits"
+    )
     return parser
 
 
@@ -242,7 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if min(args.lead, args.hold) < 1 or args.ease < 0:
         raise SystemExit("--lead and --hold must be at least 1, --ease at least 0")
-    config = MotionRangeConfig(size=args.size, schedule=Schedule(lead=args.lead, ease=args.ease, hold=args.hold))
+    config = MotionRangeConfig(
+        size=args.size, schedule=Schedule(lead=args.lead, ease=args.ease, hold=args.hold)
+    )
     try:
         report = run(args.data, args.json, args.engine, config, args.sheets, args.limit)
     except LivePuppetError as exc:

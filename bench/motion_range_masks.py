@@ -55,7 +55,7 @@ def head_path(head: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
 
 def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
     """``mask`` grown by a disk of ``radius`` px."""
-    r = max(1, int(round(radius)))
+    r = max(1, round(radius))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
@@ -65,7 +65,9 @@ def allowed_region(person: np.ndarray, path: np.ndarray, radius: float) -> np.nd
     return dilate(person | path, radius)
 
 
-def outside_change(output: np.ndarray, portrait: np.ndarray, outside: np.ndarray, threshold: int) -> tuple[int, int]:
+def outside_change(
+    output: np.ndarray, portrait: np.ndarray, outside: np.ndarray, threshold: int
+) -> tuple[int, int]:
     """``(largest change, pixels changed by more than threshold)`` of ``output`` against ``portrait`` (both
     RGB uint8) on the ``outside`` (H, W) bool pixels; change is the largest of the three channels, 0..255."""
     if not outside.any():

@@ -37,8 +37,15 @@ class PoseScores:
         if self.folded is not None and folded is not None:
             self.folded = max(self.folded, folded)
 
-    def add_hold(self, centre: np.ndarray, iod: float, reference: np.ndarray, truth: np.ndarray | None,
-                 output: np.ndarray | None, driver: tuple[np.ndarray, np.ndarray] | None) -> None:
+    def add_hold(
+        self,
+        centre: np.ndarray,
+        iod: float,
+        reference: np.ndarray,
+        truth: np.ndarray | None,
+        output: np.ndarray | None,
+        driver: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
         """Landmarks (478, >=2) px, read in still-image mode: ``reference`` the portrait's, ``truth`` the
         transformed portrait's (None when lost), ``output`` the output's (None when lost); ``driver``: the
         driver's (neutral, current) reading of the transformed portrait, None when it lost the face.

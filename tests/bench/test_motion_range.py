@@ -5,10 +5,17 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.motion_range import evaluate_portrait, main, MotionRangeConfig
+from bench.motion_range import MotionRangeConfig, evaluate_portrait, main
 from bench.motion_range_masks import dilate, folded_pixels, head_path, outside_change
 from bench.motion_range_poses import (
-    POSES, Pose, Schedule, clip_frames, decompose, follow_ratio, pose_matrix, transform_points,
+    POSES,
+    Pose,
+    Schedule,
+    clip_frames,
+    decompose,
+    follow_ratio,
+    pose_matrix,
+    transform_points,
 )  # fmt: skip
 from bench.motion_range_report import format_table, overall
 from bench.quality import similarity_2d
@@ -218,7 +225,10 @@ def test_cli_runs_the_warp_engine_over_images_and_video_first_frames(portrait, t
         assert set(result["poses"]) == {pose.name for pose in POSES}
         assert result["summary"]["folded"] is not None  # the warp engine reports its Jacobian
         assert 0.0 < result["summary"]["follow_x"] < 1.2
-    assert sorted(p.name for p in (tmp_path / "sheets").iterdir()) == ["astronaut.png.png", "clips__clip.mp4.png"]
+    assert sorted(p.name for p in (tmp_path / "sheets").iterdir()) == [
+        "astronaut.png.png",
+        "clips__clip.mp4.png",
+    ]
     printed = capsys.readouterr().out
     assert "astronaut.png" in printed and "mean" in printed and "worst" in printed
 
