@@ -84,14 +84,14 @@ def _residual(points: np.ndarray, target: np.ndarray) -> float:
 
 def portrait_summary(poses: dict[str, dict], neutral: dict, kinds: dict[str, str]) -> dict:
     """Per portrait: mean follow per kind of motion, the worst single pose, mean and largest residual, the
-    most folded pixels and the largest outside change over the clip (lead-in included)."""
+    most folded pixels and the largest outside change over the clip (lead-in included). A pose whose output
+    face was never found follows 0."""
     summary: dict = {}
+    follows = {name: 0.0 if p["follow"] is None else p["follow"] for name, p in poses.items()}
     for kind in KINDS:
-        values = [p["follow"] for name, p in poses.items() if kinds[name] == kind and p["follow"] is not None]
-        summary[f"follow_{kind}"] = _mean(values)
-    measured = {name: p["follow"] for name, p in poses.items() if p["follow"] is not None}
-    worst = min(measured, key=measured.get) if measured else None
-    summary["worst_follow"] = measured[worst] if worst else None
+        summary[f"follow_{kind}"] = _mean([value for name, value in follows.items() if kinds[name] == kind])
+    worst = min(follows, key=follows.get) if follows else None
+    summary["worst_follow"] = follows[worst] if worst else None
     summary["worst_pose"] = worst
     for key in ("truth_follow", "driver_follow"):
         summary[key] = _mean([p[key] for p in poses.values() if p[key] is not None])

@@ -17,7 +17,7 @@ from bench.motion_range_poses import (
     pose_matrix,
     transform_points,
 )  # fmt: skip
-from bench.motion_range_report import format_table, overall
+from bench.motion_range_report import format_table, overall, portrait_summary
 from bench.quality import similarity_2d
 from engines.base import Face
 from engines.images import fit_longest_side
@@ -231,6 +231,17 @@ def test_cli_runs_the_warp_engine_over_images_and_video_first_frames(portrait, t
     ]
     printed = capsys.readouterr().out
     assert "astronaut.png" in printed and "mean" in printed and "worst" in printed
+
+
+def test_a_pose_whose_output_face_is_lost_follows_zero():
+    kept = {"follow": 0.9, "truth_follow": 1.0, "driver_follow": 1.0, "residual": 0.02, "folded": 0,
+            "outside_change": 0, "outside_pixels": 0, "frames_without_face": 0}  # fmt: skip
+    lost = {**kept, "follow": None, "residual": None, "frames_without_face": 4}
+    poses = {"x+": kept, "x-": lost, "roll": kept}
+    summary = portrait_summary(poses, {**kept, "follow": None}, {"x+": "x", "x-": "x", "roll": "roll"})
+    assert summary["follow_x"] == pytest.approx(0.45) and summary["follow_roll"] == pytest.approx(0.9)
+    assert (summary["worst_follow"], summary["worst_pose"]) == (0.0, "x-")
+    assert summary["frames_without_face"] == 4 and summary["residual"] == pytest.approx(0.02)
 
 
 def test_table_says_n_a_for_engines_without_folds():
