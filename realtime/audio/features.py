@@ -22,6 +22,7 @@ SAMPLE_RATE = 16000
 HOP = 160  # 10 ms
 MFCC_WINDOW = 1024  # 64 ms
 LOUDNESS_WINDOW = 512  # 32 ms
+SILENT_DB = -120.0  # the loudness of digital silence (and of the start-up hops)
 VAD_WINDOW = 480  # 30 ms, webrtcvad's steadiest frame length
 MEL_BANDS = 26
 MFCC_COUNT = 12
@@ -34,6 +35,7 @@ class FrontEndConfig:
     vad_aggressiveness: int = 3  # webrtcvad 0 (keeps most) .. 3 (strictest)
     vad_target_peak: float = 0.5  # the automatic gain brings the recent peak here (-6 dBFS)
     vad_peak_decay_db_per_s: float = 1.0
+    vad_min_peak: float = 0.02  # the gain stops at target / this (+28 dB): noise alone is not lifted to speech
     pre_emphasis: float = 0.97
 
 
@@ -106,7 +108,8 @@ class SpeechFrontEnd:
         self._raw = np.zeros(0, np.float32)  # samples not yet making a whole hop
         self._last_sample = 0.0
         self._vad = _new_vad(self.config.vad_aggressiveness)
-        self._vad_peak = 1e-3
+        self._vad_peak = self.config.vad_min_peak
+        self._hops_seen = 0
         self._vad_recent = np.zeros(VAD_WINDOW, np.float32)  # the last 30 ms, gain applied
 
     def push(self, samples: np.ndarray) -> HopFeatures:
@@ -132,6 +135,9 @@ class SpeechFrontEnd:
         recent = self._emphasised[-LOUDNESS_WINDOW:] * self._loud_window
         band = np.abs(np.fft.rfft(recent)[self._speech]) ** 2
         loudness = 10.0 * np.log10(band.sum() * self._loud_scale + 1e-12)
+        self._hops_seen += 1
+        if self._hops_seen * HOP < LOUDNESS_WINDOW:  # the window is not full yet: no level to judge
+            loudness = SILENT_DB
         # 2. MFCCs of the last 64 ms
         spectrum = np.abs(np.fft.rfft(self._emphasised * self._mfcc_window)) ** 2  # (513,)
         mfcc = self._dct @ np.log(self._mel @ spectrum + 1e-10)
@@ -139,7 +145,7 @@ class SpeechFrontEnd:
 
     def _voiced(self, hop: np.ndarray) -> bool:
         # 3. webrtcvad after the automatic gain
-        self._vad_peak = max(float(np.abs(hop).max()), self._vad_peak * self._peak_decay, 1e-3)
+        self._vad_peak = max(float(np.abs(hop).max()), self._vad_peak * self._peak_decay, self.config.vad_min_peak)
         gain = self.config.vad_target_peak / self._vad_peak
         self._vad_recent = np.concatenate([self._vad_recent[HOP:], np.clip(hop * gain, -1.0, 1.0)])
         pcm = (self._vad_recent * 32767).astype("<i2").tobytes()

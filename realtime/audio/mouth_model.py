@@ -3,8 +3,8 @@
 Per 10 ms hop of 16 kHz audio (features from :mod:`realtime.audio.features`):
 
 1. **Loudness gate**: the speech-band level in dB between a noise floor and a peak, mapped to 0..1 from
-   ``gate_db`` above the floor. Live, both adapt (the floor follows drops at once and rises 1 dB/s, the peak
-   jumps up and decays 1.5 dB/s); offline they are the recording's 3rd and 97th percentiles.
+   ``gate_fraction`` of the way up from the floor. Both adapt (the floor follows drops at once and rises
+   1 dB/s, the peak jumps up and decays 1.5 dB/s); offline they start from the recording's percentiles.
 2. **Pauses**: the mouth may open only within ``vad_hold_s`` of a hop webrtcvad calls voiced, so breath,
    clicks and background noise between phrases leave it closed. Offline the hold reaches both ways.
 3. **Visemes**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation), scored
@@ -28,13 +28,15 @@ import numpy as np
 from realtime.audio.features import HOP, SAMPLE_RATE, FrontEndConfig, HopFeatures, SpeechFrontEnd, features_of
 from realtime.audio.visemes import SHAPES, VoiceTemplates
 
+DIGITAL_SILENCE_DB = -100.0
+
 __all__ = ["SAMPLE_RATE", "MouthConfig", "MouthModel", "MouthState", "MouthTrack", "analyse"]
 
 
 @dataclass(frozen=True, slots=True)
 class MouthConfig:
     sample_rate: int = SAMPLE_RATE  # the front end works at 16 kHz; sources are resampled to it
-    gate_db: float = 6.0  # level above the noise floor where the mouth starts to open
+    gate_fraction: float = 0.3  # the mouth starts to open this far from the floor towards the peak
     min_range_db: float = 20.0  # the peak is kept at least this far above the floor
     floor_rise_db_per_s: float = 1.0
     peak_decay_db_per_s: float = 1.5
@@ -71,8 +73,28 @@ def _lip_shape(weights: np.ndarray) -> np.ndarray:
     return np.where(total > 1e-6, shape / np.maximum(total, 1e-6), np.array([1.0, 0.0, 0.0]))
 
 
+class LevelTracker:
+    """The adaptive noise floor and peak of a loudness (dB) stream: the floor follows drops at once and
+    rises slowly, the peak jumps up and decays slowly, and stays ``min_range_db`` above the floor."""
+
+    def __init__(self, config: MouthConfig, floor_db: float | None = None, peak_db: float = -200.0):
+        hop_s = HOP / SAMPLE_RATE
+        self._rise = config.floor_rise_db_per_s * hop_s
+        self._decay = config.peak_decay_db_per_s * hop_s
+        self._min_range = config.min_range_db
+        self.floor, self.peak = floor_db, peak_db
+
+    def update(self, loudness_db: float) -> tuple[float, float]:
+        if loudness_db <= DIGITAL_SILENCE_DB:  # digital silence (a fade-in, a muted input): closed, learn nothing
+            return loudness_db, loudness_db + self._min_range
+        floor = self.floor
+        self.floor = loudness_db if floor is None or loudness_db < floor else floor + self._rise
+        self.peak = max(loudness_db, self.peak - self._decay, self.floor + self._min_range)
+        return self.floor, self.peak
+
+
 def _gate_level(loudness_db, floor_db, peak_db, config: MouthConfig):
-    gate = floor_db + config.gate_db
+    gate = floor_db + config.gate_fraction * (peak_db - floor_db)
     span = np.maximum(peak_db - gate, 1e-6)
     return np.clip((loudness_db - gate) / span, 0.0, 1.0)
 
@@ -89,15 +111,12 @@ class MouthModel:
         self._release = _smoothing(config.release_s, hop_s)
         self._shape_rate = _smoothing(config.shape_s, hop_s)
         self._cmn_rate = _smoothing(config.cmn_seconds, hop_s)
-        self._floor_rise = config.floor_rise_db_per_s * hop_s
-        self._peak_decay = config.peak_decay_db_per_s * hop_s
         self._hold_hops = int(round(config.vad_hold_s / hop_s))
         self.reset()
 
     def reset(self) -> None:
         self._front.reset()
-        self._floor: float | None = None
-        self._peak = -200.0
+        self._levels = LevelTracker(self.config)
         self._since_voiced = 10**9
         self._cmn_mean = np.zeros_like(self.templates.mfcc[0])
         self._cmn_count = 0
@@ -118,9 +137,7 @@ class MouthModel:
         c = self.config
         loudness, mfcc, voiced = features.loudness_db[k], features.mfcc[k], features.voiced[k]
         # 1. loudness between the adaptive floor and peak
-        self._floor = loudness if self._floor is None or loudness < self._floor else self._floor + self._floor_rise
-        self._peak = max(loudness, self._peak - self._peak_decay, self._floor + c.min_range_db)
-        level = float(_gate_level(loudness, self._floor, self._peak, c))
+        level = float(_gate_level(loudness, *self._levels.update(loudness), c))
         # 2. pauses: open only within the hold after a voiced hop
         self._since_voiced = 0 if voiced else self._since_voiced + 1
         free = self._since_voiced <= self._hold_hops
@@ -129,10 +146,13 @@ class MouthModel:
             self._cmn_count += 1
             rate = max(1.0 / self._cmn_count, self._cmn_rate)
             self._cmn_mean += rate * (mfcc - self._cmn_mean)
+        target = 0.0
         if level > 0 and free:
             weights = self.templates.weights(mfcc - self._cmn_mean)[0]
             self._weights += self._shape_rate * (weights - self._weights)
-        target = level * float(self._weights @ self.templates.openness) if free else 0.0
+            # the opening takes this hop's visemes (the jaw's own attack smooths it); the lip shape the
+            # smoothed ones, which would otherwise delay every voice onset by the shape smoothing
+            target = level * float(weights @ self.templates.openness)
         # 4. jaw-like attack and release
         rate = self._attack if target > self._opening else self._release
         self._opening += rate * (target - self._opening)
@@ -189,9 +209,14 @@ def analyse(
     count = len(features)
     if count == 0:
         return MouthTrack(times=np.zeros(0), values=np.zeros((0, 4), np.float32))
-    # 1. loudness between the recording's floor and peak percentiles
-    floor, peak = np.percentile(features.loudness_db, config.offline_levels)
-    level = _gate_level(features.loudness_db, floor, max(peak, floor + config.min_range_db), config)
+    # 1. loudness between the adaptive floor and peak, started at the recording's percentiles (digital
+    #    silence, e.g. a fade-in, left out) instead of learning them from the first syllables
+    loudness = features.loudness_db
+    audible = loudness[loudness > DIGITAL_SILENCE_DB]
+    floor, peak = np.percentile(audible if audible.size else loudness, config.offline_levels)
+    tracker = LevelTracker(config, floor, peak)
+    levels = np.array([tracker.update(value) for value in loudness])  # (T, 2) floor, peak
+    level = _gate_level(loudness, levels[:, 0], levels[:, 1], config)
     # 2. pauses: the hold reaches both ways
     free = _dilate(features.voiced, int(round(config.vad_hold_s / hop_s)))
     # 3. visemes on MFCCs less the mean over the voiced hops
