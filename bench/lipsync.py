@@ -90,14 +90,21 @@ def _far_from_voice(clip, times: np.ndarray) -> np.ndarray:
     return nearest >= PAUSE_DISTANCE
 
 
-def pause_agreement(clip, track: MouthTrack, real_opening: np.ndarray) -> tuple[float, int]:
-    """(share, frame count) of real-closed pause frames where the prediction is closed."""
+def pause_agreement(clip, track: MouthTrack, real_opening: np.ndarray) -> dict:
+    """In the pauses (frames >= 200 ms from voiced audio): ``pause_agreement`` the share of real-closed
+    frames where the prediction is closed too (NaN when the real mouth never closes in a pause), and, as
+    context, how many pause frames there are, how many have the real mouth closed, and the share with the
+    predicted mouth closed whatever the real one does."""
     times = clip.frame_times
-    pause = _far_from_voice(clip, times) & (real_opening < REAL_CLOSED)
-    if not pause.any():
-        return float("nan"), 0
-    predicted = np.array([track.at(t).opening for t in times[pause]])
-    return float((predicted < PREDICTED_CLOSED).mean()), int(pause.sum())
+    pause = _far_from_voice(clip, times)
+    predicted_closed = np.array([track.at(t).opening < PREDICTED_CLOSED for t in times])
+    real_closed = pause & (real_opening < REAL_CLOSED)
+    return {
+        "pause_agreement": round(float(predicted_closed[real_closed].mean()), 3) if real_closed.any() else float("nan"),
+        "pause_frames": int(pause.sum()),
+        "pause_frames_real_closed": int(real_closed.sum()),
+        "pause_predicted_closed": round(float(predicted_closed[pause].mean()), 3) if pause.any() else float("nan"),
+    }
 
 
 def shape_correlation(clip, track: MouthTrack, real_opening: np.ndarray) -> float:
@@ -130,14 +137,12 @@ def evaluate_clip(clip, templates: VoiceTemplates, config: MouthConfig) -> dict:
     live = analyse(clip.samples, config, templates, lookahead=False)
     live = MouthTrack(live.times + clip.audio_start, live.values)
     base_times, base = band_energy_baseline(clip.samples)
-    agreement, pause_frames = pause_agreement(clip, offline, real)
     audio_seconds = len(clip.samples) / SAMPLE_RATE
     return {
         "offline": lag_scan(offline.times, offline.values[:, 0], clip.frame_times, real),
         "live": lag_scan(live.times, live.values[:, 0], clip.frame_times, real),
         "baseline": lag_scan(base_times + clip.audio_start, base, clip.frame_times, real),
-        "pause_agreement": round(agreement, 3),
-        "pause_frames": pause_frames,
+        **pause_agreement(clip, offline, real),
         "shape_r": round(shape_correlation(clip, offline, real), 3),
         "frames": len(clip.frame_times),
         "frames_with_face": int(np.isfinite(real).sum()),
@@ -211,17 +216,20 @@ def _mean(videos: dict) -> dict:
     for path in ("offline", "live", "baseline"):
         out[path] = {k: avg([v[path][k] for v in videos.values()]) for k in ("r_lag0", "r_best", "best_lag_ms")}
     out["pause_agreement"] = avg([v["pause_agreement"] for v in videos.values()])
+    out["pause_predicted_closed"] = avg([v["pause_predicted_closed"] for v in videos.values()])
     out["shape_r"] = avg([v["shape_r"] for v in videos.values()])
     return out
 
 
 def print_table(result: dict) -> None:
     print(f"{'video':<8} {'offline r0/best/lag':>21} {'live r0/best/lag':>19} {'baseline r0/best/lag':>21} "
-          f"{'pause':>6} {'shape r':>7}")  # fmt: skip
+          f"{'pause':>6} {'closed/n':>10} {'shape r':>7}")  # fmt: skip
     rows = {**result["videos"], "mean": result["mean"]}
     for name, v in rows.items():
         cells = [f"{v[p]['r_lag0']:.2f}/{v[p]['r_best']:.2f}/{v[p]['best_lag_ms']:+4.0f}" for p in ("offline", "live", "baseline")]
-        print(f"{name[:8]:<8} {cells[0]:>21} {cells[1]:>19} {cells[2]:>21} {v['pause_agreement']:>6.2f} {v['shape_r']:>7.2f}")
+        pauses = f"{v['pause_predicted_closed']:.2f}/{v['pause_frames']}" if "pause_frames" in v else ""
+        print(f"{name[:8]:<8} {cells[0]:>21} {cells[1]:>19} {cells[2]:>21} {v['pause_agreement']:>6.2f} "
+              f"{pauses:>10} {v['shape_r']:>7.2f}")  # fmt: skip
     lat = result["latency"]
     device = "n/a" if lat["device_input_ms"] is None else f"{lat['device_input_ms']:.1f}"
     print(f"live latency: block {lat['block_ms']:.1f} ms + model response {lat['model_response_ms']:.1f} ms + "

@@ -46,7 +46,7 @@ class MouthConfig:
     shape_s: float = 0.05  # smoothing of the viseme weights
     attack_s: float = 0.015  # live opening time constant
     release_s: float = 0.05  # live closing time constant
-    offline_smooth_s: float = 0.03  # offline: sigma of the zero-phase smoothing
+    offline_smooth_s: float = 0.05  # offline: sigma of the zero-phase smoothing
     lead_s: float = 0.1  # offline: the mouth leads the sound by this much
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
 
