@@ -60,7 +60,10 @@ def lag_scan(track_times: np.ndarray, predicted: np.ndarray, times: np.ndarray, 
     lags = np.round(np.arange(-MAX_LAG, MAX_LAG + 1e-9, LAG_STEP), 3)
     # lag > 0: the face moves after the sound, so the frame at t matches the prediction at t - lag
     values = np.array(
-        [correlation(np.interp(times - lag, track_times, predicted, left=np.nan, right=np.nan), measured) for lag in lags]
+        [
+            correlation(np.interp(times - lag, track_times, predicted, left=np.nan, right=np.nan), measured)
+            for lag in lags
+        ]
     )
     best = int(np.nanargmax(values)) if np.isfinite(values).any() else len(lags) // 2
     return {
@@ -100,10 +103,14 @@ def pause_agreement(clip, track: MouthTrack, real_opening: np.ndarray) -> dict:
     predicted_closed = np.array([track.at(t).opening < PREDICTED_CLOSED for t in times])
     real_closed = pause & (real_opening < REAL_CLOSED)
     return {
-        "pause_agreement": round(float(predicted_closed[real_closed].mean()), 3) if real_closed.any() else float("nan"),
+        "pause_agreement": round(float(predicted_closed[real_closed].mean()), 3)
+        if real_closed.any()
+        else float("nan"),
         "pause_frames": int(pause.sum()),
         "pause_frames_real_closed": int(real_closed.sum()),
-        "pause_predicted_closed": round(float(predicted_closed[pause].mean()), 3) if pause.any() else float("nan"),
+        "pause_predicted_closed": round(float(predicted_closed[pause].mean()), 3)
+        if pause.any()
+        else float("nan"),
     }
 
 
@@ -188,7 +195,9 @@ def latency(config: MouthConfig, block_size: int = 160, device: str | int | None
         "processing_per_block_ms": round(1e3 * float(np.median(per_block)), 3),
         "processing_per_block_p99_ms": round(1e3 * float(np.percentile(per_block, 99)), 3),
     }
-    result["total_ms"] = round(sum(result[k] for k in ("block_ms", "model_response_ms", "processing_per_block_ms")), 1)
+    result["total_ms"] = round(
+        sum(result[k] for k in ("block_ms", "model_response_ms", "processing_per_block_ms")), 1
+    )
     result["device_input_ms"] = _device_input_latency_ms(block_size, device)  # reported apart
     return result
 
@@ -199,7 +208,12 @@ def _device_input_latency_ms(block_size: int, device: str | int | None) -> float
         import sounddevice as sd
 
         with sd.InputStream(
-            device=device, samplerate=SAMPLE_RATE, blocksize=block_size, channels=1, dtype="float32", latency="low"
+            device=device,
+            samplerate=SAMPLE_RATE,
+            blocksize=block_size,
+            channels=1,
+            dtype="float32",
+            latency="low",
         ) as s:
             return 1e3 * float(s.latency)
     except Exception as exc:  # noqa: BLE001 - no PortAudio, no device: reported, not fatal
@@ -214,7 +228,9 @@ def _mean(videos: dict) -> dict:
 
     out = {}
     for path in ("offline", "live", "baseline"):
-        out[path] = {k: avg([v[path][k] for v in videos.values()]) for k in ("r_lag0", "r_best", "best_lag_ms")}
+        out[path] = {
+            k: avg([v[path][k] for v in videos.values()]) for k in ("r_lag0", "r_best", "best_lag_ms")
+        }
     out["pause_agreement"] = avg([v["pause_agreement"] for v in videos.values()])
     out["pause_predicted_closed"] = avg([v["pause_predicted_closed"] for v in videos.values()])
     out["shape_r"] = avg([v["shape_r"] for v in videos.values()])
@@ -226,7 +242,10 @@ def print_table(result: dict) -> None:
           f"{'pause':>6} {'closed/n':>10} {'shape r':>7}")  # fmt: skip
     rows = {**result["videos"], "mean": result["mean"]}
     for name, v in rows.items():
-        cells = [f"{v[p]['r_lag0']:.2f}/{v[p]['r_best']:.2f}/{v[p]['best_lag_ms']:+4.0f}" for p in ("offline", "live", "baseline")]
+        cells = [
+            f"{v[p]['r_lag0']:.2f}/{v[p]['r_best']:.2f}/{v[p]['best_lag_ms']:+4.0f}"
+            for p in ("offline", "live", "baseline")
+        ]
         pauses = f"{v['pause_predicted_closed']:.2f}/{v['pause_frames']}" if "pause_frames" in v else ""
         print(f"{name[:8]:<8} {cells[0]:>21} {cells[1]:>19} {cells[2]:>21} {v['pause_agreement']:>6.2f} "
               f"{pauses:>10} {v['shape_r']:>7.2f}")  # fmt: skip
@@ -242,9 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     from bench.voice_templates import derive_templates
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with talking videos (or its driving/)")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="folder with talking videos (or its driving/)"
+    )
     parser.add_argument("--only", help="comma-separated name prefixes of the videos to score")
-    parser.add_argument("--shipped", action="store_true", help="score with the package's templates (not leave-one-out)")
+    parser.add_argument(
+        "--shipped", action="store_true", help="score with the package's templates (not leave-one-out)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--mic", help="PortAudio input device for the device latency figure")
     args = parser.parse_args(argv)

@@ -26,7 +26,9 @@ OUTER_LIP_MIDDLE = (0, 17)  # top of the upper lip, bottom of the lower lip
 
 def mouth_ratio(points: np.ndarray) -> float:
     """Mouth width over outer-lip height: high for a wide, flat "ee", low for a round "oo" or open "ah"."""
-    height, width = _gap_across(points, np.array([OUTER_LIP_MIDDLE[0]]), np.array([OUTER_LIP_MIDDLE[1]]), MOUTH_CORNERS)
+    height, width = _gap_across(
+        points, np.array([OUTER_LIP_MIDDLE[0]]), np.array([OUTER_LIP_MIDDLE[1]]), MOUTH_CORNERS
+    )
     return width / max(height, 1e-6)
 
 
@@ -82,7 +84,9 @@ def _stream_starts(path: Path) -> tuple[float, float]:
     with av.open(str(path)) as container:
         starts = []
         for stream in (container.streams.video[0], container.streams.audio[0]):
-            starts.append(float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0)
+            starts.append(
+                float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            )
     return starts[0], starts[1]
 
 

@@ -75,14 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with talking videos")
     parser.add_argument("--only", help="comma-separated name prefixes of the clips to use")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "realtime" / "audio" / DEFAULT_FILE)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parents[1] / "realtime" / "audio" / DEFAULT_FILE
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     prefixes = tuple(args.only.split(",")) if args.only else ("",)
     paths = [p for p in videos_in(args.data) if p.name.startswith(prefixes) and has_audio(p)]
     clips = [load_clip(p) for p in paths]
     names = ", ".join(c.name.split("_")[0] for c in clips)
-    templates = derive_templates(clips, f"derived by bench.voice_templates from {len(clips)} talking clips ({names})")
+    templates = derive_templates(
+        clips, f"derived by bench.voice_templates from {len(clips)} talking clips ({names})"
+    )
     templates.save(args.out)
     print(f"wrote {args.out}: openness " + ", ".join(f"{v} {o:.2f}" for v, o in zip(VISEMES, templates.openness))
           + f"; spread {templates.spread:.2f}")  # fmt: skip

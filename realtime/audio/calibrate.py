@@ -65,13 +65,15 @@ def record_takes(
 ) -> dict[str, np.ndarray]:
     """One take per viseme, in :data:`VISEMES` order: ``prompt(viseme, text)`` before each."""
     if source.sample_rate != SAMPLE_RATE:
-        raise LivePuppetError(f"calibration needs {SAMPLE_RATE} Hz audio, the source gives {source.sample_rate} Hz")
+        raise LivePuppetError(
+            f"calibration needs {SAMPLE_RATE} Hz audio, the source gives {source.sample_rate} Hz"
+        )
     stream = _samples(source, config.no_audio_timeout_s, sleep)
     pending = np.zeros(0, np.float32)
 
     def take(seconds: float) -> np.ndarray:
         nonlocal pending
-        wanted = int(round(seconds * SAMPLE_RATE))
+        wanted = round(seconds * SAMPLE_RATE)
         while len(pending) < wanted:
             pending = np.concatenate([pending, next(stream)])
         out, pending = pending[:wanted], pending[wanted:]
@@ -104,4 +106,6 @@ def templates_from_takes(takes: dict[str, np.ndarray], origin: str = "voice cali
     vowels = np.concatenate(mfcc[:-1])
     mean = vowels.mean(axis=0)  # the speaker's average spectrum over the vowels
     default = VoiceTemplates.default()
-    return templates_from_frames(np.concatenate(mfcc) - mean, np.concatenate(labels), default.openness, origin)
+    return templates_from_frames(
+        np.concatenate(mfcc) - mean, np.concatenate(labels), default.openness, origin
+    )

@@ -36,7 +36,9 @@ class FrontEndConfig:
     vad_aggressiveness: int = 3  # webrtcvad 0 (keeps most) .. 3 (strictest)
     vad_target_peak: float = 0.5  # the automatic gain brings the recent peak here (-6 dBFS)
     vad_peak_decay_db_per_s: float = 1.0
-    vad_min_peak: float = 0.02  # the gain stops at target / this (+28 dB): noise alone is not lifted to speech
+    vad_min_peak: float = (
+        0.02  # the gain stops at target / this (+28 dB): noise alone is not lifted to speech
+    )
     pre_emphasis: float = 0.97
 
 
@@ -146,7 +148,9 @@ class SpeechFrontEnd:
 
     def _voiced(self, hop: np.ndarray) -> bool:
         # 3. webrtcvad after the automatic gain
-        self._vad_peak = max(float(np.abs(hop).max()), self._vad_peak * self._peak_decay, self.config.vad_min_peak)
+        self._vad_peak = max(
+            float(np.abs(hop).max()), self._vad_peak * self._peak_decay, self.config.vad_min_peak
+        )
         gain = self.config.vad_target_peak / self._vad_peak
         self._vad_recent = np.concatenate([self._vad_recent[HOP:], np.clip(hop * gain, -1.0, 1.0)])
         pcm = (self._vad_recent * 32767).astype("<i2").tobytes()

@@ -68,7 +68,9 @@ class AudioMouth:
 
     @staticmethod
     def from_file(
-        path: str | Path, config: AudioMouthConfig = AudioMouthConfig(), templates: VoiceTemplates | None = None
+        path: str | Path,
+        config: AudioMouthConfig = AudioMouthConfig(),
+        templates: VoiceTemplates | None = None,
     ) -> AudioMouth:
         """The offline mouth of a recording: the look-ahead model (the mouth leads the sound)."""
         samples = load_audio(path, config.model.sample_rate)
@@ -78,7 +80,9 @@ class AudioMouth:
 
     @staticmethod
     def from_source(
-        source: AudioSource, config: AudioMouthConfig = AudioMouthConfig(), templates: VoiceTemplates | None = None
+        source: AudioSource,
+        config: AudioMouthConfig = AudioMouthConfig(),
+        templates: VoiceTemplates | None = None,
     ) -> AudioMouth:
         if source.sample_rate != config.model.sample_rate:
             raise LivePuppetError(

@@ -85,7 +85,9 @@ class LevelTracker:
         self.floor, self.peak = floor_db, peak_db
 
     def update(self, loudness_db: float) -> tuple[float, float]:
-        if loudness_db <= DIGITAL_SILENCE_DB:  # digital silence (a fade-in, a muted input): closed, learn nothing
+        if (
+            loudness_db <= DIGITAL_SILENCE_DB
+        ):  # digital silence (a fade-in, a muted input): closed, learn nothing
             return loudness_db, loudness_db + self._min_range
         floor = self.floor
         self.floor = loudness_db if floor is None or loudness_db < floor else floor + self._rise
@@ -111,7 +113,7 @@ class MouthModel:
         self._release = _smoothing(config.release_s, hop_s)
         self._shape_rate = _smoothing(config.shape_s, hop_s)
         self._cmn_rate = _smoothing(config.cmn_seconds, hop_s)
-        self._hold_hops = int(round(config.vad_hold_s / hop_s))
+        self._hold_hops = round(config.vad_hold_s / hop_s)
         self.reset()
 
     def reset(self) -> None:
@@ -218,7 +220,7 @@ def analyse(
     levels = np.array([tracker.update(value) for value in loudness])  # (T, 2) floor, peak
     level = _gate_level(loudness, levels[:, 0], levels[:, 1], config)
     # 2. pauses: the hold reaches both ways
-    free = _dilate(features.voiced, int(round(config.vad_hold_s / hop_s)))
+    free = _dilate(features.voiced, round(config.vad_hold_s / hop_s))
     # 3. visemes on MFCCs less the mean over the voiced hops
     voiced = features.mfcc[features.voiced] if features.voiced.any() else features.mfcc
     weights = templates.weights(features.mfcc - voiced.mean(axis=0))  # (T, 6)

@@ -84,7 +84,7 @@ class VoiceTemplates:
     @staticmethod
     def from_json(data: dict, where: str = "voice templates") -> VoiceTemplates:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise LivePuppetError(f"{where}: not a LivePuppet voice file (no \"format\": \"{FORMAT}\")")
+            raise LivePuppetError(f'{where}: not a LivePuppet voice file (no "format": "{FORMAT}")')
         if list(data.get("visemes", [])) != list(VISEMES):
             raise LivePuppetError(f"{where}: visemes must be {list(VISEMES)}")
         try:

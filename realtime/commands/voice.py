@@ -31,8 +31,12 @@ def register(subparsers) -> None:
         "--from-file", type=Path, metavar="AUDIO",
         help="use a recording of the six takes in the prompt order instead of the microphone",
     )  # fmt: skip
-    calibrate.add_argument("--out", type=Path, default=Path("voice.json"), help="where to save (default: %(default)s)")
-    calibrate.add_argument("--seconds", type=float, default=2.5, help="length of each take (default: %(default)s)")
+    calibrate.add_argument(
+        "--out", type=Path, default=Path("voice.json"), help="where to save (default: %(default)s)"
+    )
+    calibrate.add_argument(
+        "--seconds", type=float, default=2.5, help="length of each take (default: %(default)s)"
+    )
     calibrate.set_defaults(handler=run_calibrate)
 
 

@@ -22,7 +22,11 @@ def _takes_recording(config: CalibrationConfig) -> np.ndarray:
     parts = []
     for k, viseme in enumerate(VISEMES):
         parts.append(noise(config.settle_s, seed=k))
-        parts.append(noise(config.take_s, seed=10 + k) if viseme == "silence" else vowel(TAKE_VOWELS[viseme], config.take_s, f0=150))
+        parts.append(
+            noise(config.take_s, seed=10 + k)
+            if viseme == "silence"
+            else vowel(TAKE_VOWELS[viseme], config.take_s, f0=150)
+        )
     return np.concatenate(parts)
 
 
@@ -31,7 +35,9 @@ def test_shipped_templates_load_and_round_trip(tmp_path):
     assert shipped.openness[VISEMES.index("silence")] == 0 and shipped.openness.max() == pytest.approx(1.0)
     shipped.save(tmp_path / "v.json")
     again = VoiceTemplates.load(tmp_path / "v.json")
-    assert np.allclose(again.mfcc, shipped.mfcc, atol=1e-3) and again.spread == pytest.approx(shipped.spread, abs=1e-3)
+    assert np.allclose(again.mfcc, shipped.mfcc, atol=1e-3) and again.spread == pytest.approx(
+        shipped.spread, abs=1e-3
+    )
     (tmp_path / "bad.json").write_text(json.dumps({"format": "something else"}))
     with pytest.raises(LivePuppetError, match="not a LivePuppet voice file"):
         VoiceTemplates.load(tmp_path / "bad.json")
@@ -40,7 +46,9 @@ def test_shipped_templates_load_and_round_trip(tmp_path):
 def test_calibrated_templates_tell_the_users_vowels_apart():
     config = CalibrationConfig(take_s=1.0, settle_s=0.3, no_audio_timeout_s=0.0)
     prompts = []
-    takes = record_takes(ArrayAudioSource(_takes_recording(config)), lambda v, text: prompts.append(v), config)
+    takes = record_takes(
+        ArrayAudioSource(_takes_recording(config)), lambda v, text: prompts.append(v), config
+    )
     assert prompts == list(VISEMES)
     templates = templates_from_takes(takes)
     # one utterance with all three vowels: the running MFCC mean needs a mix, as in real speech
@@ -62,10 +70,14 @@ def test_calibrate_command_from_a_file(tmp_path):
         out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
         out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
     out_json = tmp_path / "me.json"
-    assert main(["voice", "calibrate", "--from-file", str(path), "--seconds", "1", "--out", str(out_json)]) == 0
+    assert (
+        main(["voice", "calibrate", "--from-file", str(path), "--seconds", "1", "--out", str(out_json)]) == 0
+    )
     assert VoiceTemplates.load(out_json).origin.endswith("takes.wav")
     # a recording too short for six takes: one clear error, no traceback
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
         out.writeframes((np.clip(samples[:16000], -1, 1) * 32767).astype("<i2").tobytes())
-    assert main(["voice", "calibrate", "--from-file", str(path), "--seconds", "1", "--out", str(out_json)]) == 2
+    assert (
+        main(["voice", "calibrate", "--from-file", str(path), "--seconds", "1", "--out", str(out_json)]) == 2
+    )
