@@ -2,7 +2,9 @@
 audio source (the microphone).
 
 The model's :class:`~realtime.audio.mouth_model.MouthState` becomes expression parameters: the opening
-drives the jaw (``aaa``), the vowel weights add the ``eee`` / ``woo`` lip shapes. ``mode="replace"`` first
+drives the jaw (``aaa``), the viseme lip shape adds ``eee`` (spread, I/E) / ``woo`` (rounded, U/O). Recordings
+use the look-ahead model (:func:`~realtime.audio.mouth_model.analyse`), live sources the causal one; both
+take optional :class:`~realtime.audio.visemes.VoiceTemplates` (``--voice``). ``mode="replace"`` first
 removes the camera's own mouth motion (the mouth region of the face rig), ``mode="mix"`` adds on top of it;
 ``strength`` scales the speech-driven mouth.
 """
