@@ -60,7 +60,7 @@ EYES = (
 @dataclass(frozen=True, slots=True)
 class WarpConfig:
     grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
-    head_pad: float = 0.12  # the head's warp grid reaches this many face sizes beyond the head layer
+    region_scale: float = 2.3  # side of the non-rigid warp's square / face size (beyond it the head is rigid)
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, taking...
     ring_follow: float = 0.35  # ...this share of the face's non-rigid (affine) motion (hair hangs)
     regularisation: float = 1e-4
@@ -77,7 +77,8 @@ class WarpConfig:
 @dataclass(slots=True)
 class WarpState(SourceState):
     layers: PortraitLayers | None = None
-    head_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the head layer's grid box, image px
+    grid_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the non-rigid warp's grid, image px
+    head_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the head layer's box, image px
     neck_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer moves with the head
     controls: np.ndarray = field(default_factory=lambda: np.zeros(0))  # landmark indices used as controls
     source_controls: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) head-box px
@@ -126,17 +127,18 @@ class WarpEngine:
         elif person.shape != (height, width):
             person = cv2.resize(person.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         layers = split_layers(image, landmarks, person, cfg.layers)
-        # 2. The head's grid box: the head layer, padded (the pad may reach past the image: anchors there
-        #    pin only the non-rigid part, never the head's own motion); the grid covers its part in the image.
+        # 2. The non-rigid warp's grid box: a square of ``region_scale`` face sizes about the face (beyond it
+        #    the head layer moves rigidly). Anchors sit on the whole square, which may reach past the image:
+        #    they pin only the non-rigid part, never the head's own motion; the grid covers the image part.
         x0, y0, x1, y1 = face.box
         face_size = max(x1 - x0, y1 - y0)
-        pad = cfg.head_pad * face_size
-        hx0, hy0, hx1, hy1 = layers.head_box()
-        reach = (hx0 - pad, hy0 - pad, hx1 + pad, hy1 + pad)
-        head_box = (int(max(0, np.floor(reach[0]))), int(max(0, np.floor(reach[1]))),
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * face_size
+        half = cfg.region_scale * face_size / 2
+        reach = (cx - half, cy - half, cx + half, cy + half)
+        grid_box = (int(max(0, np.floor(reach[0]))), int(max(0, np.floor(reach[1]))),
                     int(min(width, np.ceil(reach[2]))), int(min(height, np.ceil(reach[3]))))  # fmt: skip
-        origin = np.array(head_box[:2], np.float32)
-        size = (head_box[2] - head_box[0], head_box[3] - head_box[1])
+        origin = np.array(grid_box[:2], np.float32)
+        size = (grid_box[2] - grid_box[0], grid_box[3] - grid_box[1])
         # 3. Controls: landmarks, a ring of hair points, anchors on the padded box. A (nearly) closed source
         #    mouth is opened virtually by a sliver of lip so the inner lips can be controls.
         source_opening = mouth_opening(landmarks)
@@ -155,7 +157,7 @@ class WarpEngine:
         anchors = _box_outline(np.array(reach, np.float32) - np.tile(origin, 2), count_per_side=10)
         grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
-        taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=pad)
+        taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=0.06 * 2 * half)
         colour = iris_colour(image, points)
         lids = tuple(lid_texture(image, points, contour, upper) for contour, upper, _, _ in EYES)
         eyes = tuple(eye_texture(image, points, contour, iris, colour) for contour, _, _, iris in EYES)
@@ -168,7 +170,8 @@ class WarpEngine:
             for eye, closed in zip(eyes, closed_eyes)
         )
         return WarpState(
-            image=image, face=face, layers=layers, head_box=head_box, neck_box=layers.neck_box(),
+            image=image, face=face, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
+            neck_box=layers.neck_box(),
             controls=CONTROL_LANDMARKS, source_controls=source_controls, source_points=points.copy(), ring=ring,
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
             frame=layers.static.copy(),
@@ -181,7 +184,7 @@ class WarpEngine:
     def render(self, state: WarpState, motion: Motion) -> np.ndarray:
         """The full composited frame (RGB uint8). The returned array is reused by the next call."""
         cfg = self.config
-        origin = np.array(state.head_box[:2], np.float32)
+        origin = np.array(state.grid_box[:2], np.float32)
         height, width = state.image.shape[:2]
         # 1. Target landmarks in image px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
@@ -243,7 +246,9 @@ class WarpEngine:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
             if visibility > 0:
-                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette)
+                # Painted only where the lips are further apart than the portrait's own closed lips.
+                closed_gap = 1.5 * state.lip_gap + state.source_opening * float(np.linalg.norm(local[61, :2] - local[291, :2]))
+                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette, closed_gap)
         # 6. Composite: the plate under the body (its neck stretched towards the head), the head on top.
         frame = state.frame
         np.copyto(frame, state.layers.static)
