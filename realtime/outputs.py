@@ -12,6 +12,8 @@ line naming the path and what to do:
   symlinks resolved, so a link keeps pointing at the new content.
 * :func:`check_output_folder` ``(folder, inputs=(), *, option="--out") -> Path``: the same for a command
   that writes several files into a folder (created when missing, if its parent is writable).
+* :func:`check_inputs` ``(named: Mapping[str, Path | None]) -> list[Path]``: every given input is an
+  existing file ("source image not found: x.jpg"); feed the result to ``check_output``.
 * :func:`output_path` ``(text) -> Path`` is the argparse ``type=`` for ``--out``: it refuses an empty name and
   a trailing separator (``Path("o/")`` would silently drop it) with argparse's own one-line usage error.
 * :func:`same_file` ``(a, b) -> bool``: whether two paths name one file (False when either is missing).
@@ -25,7 +27,8 @@ and reports frames in the temporary (``count_frames(path) -> int``, 0 for unplay
 ``NAME.partial.SUFFIX`` (:func:`partial_path`), else removed, and the exception gets a note saying which
 (``exc.__notes__``, printed on the same line by the CLI). An :class:`OSError` (ENOSPC, EIO...) escaping the
 block becomes a LivePuppetError naming the target: "cannot write out.mp4: no space left on device".
-``commit()`` / ``abandon(exc)`` do the same by hand for writers that are not a ``with`` block.
+:func:`write_error` ``(target, exc) -> LivePuppetError`` builds that line (notes copied) for other writers.
+``commit()`` / ``abandon(exc, *, keep_partial=True)`` do the same by hand for writers that are not a ``with`` block.
 
 Small files: :func:`write_bytes_atomic` ``(target, data: bytes) -> Path`` and :func:`write_text_atomic`
 ``(target, text: str) -> Path`` (same guarantees, same errors).
@@ -41,7 +44,7 @@ import errno
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from engines.base import LivePuppetError
@@ -85,6 +88,20 @@ def _check_inputs(output: Path, inputs: Iterable[PathLike | None], option: str, 
             raise LivePuppetError(
                 f"{option} {shown} would overwrite an input{extra}; choose another name"
             )
+
+
+def check_inputs(named: Mapping[str, PathLike | None]) -> list[Path]:
+    """Each given input (``{"source image": path, "--audio": None, ...}``) is an existing file; returns
+    them (None skipped) for :func:`check_output`'s ``inputs``."""
+    paths = []
+    for what, path in named.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if not path.is_file():
+            raise LivePuppetError(f"{what} {path} is a folder" if path.is_dir() else f"{what} not found: {path}")
+        paths.append(path)
+    return paths
 
 
 def output_path(text: str) -> Path:
@@ -166,6 +183,15 @@ def _reason(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+def write_error(target: PathLike, exc: BaseException) -> LivePuppetError:
+    """One line for a failed write: "cannot write TARGET: no space left on device", with ``exc``'s notes."""
+    reason = _reason(exc) if isinstance(exc, OSError) else str(exc)
+    error = LivePuppetError(f"cannot write {target}: {reason}")
+    for note in getattr(exc, "__notes__", ()):
+        error.add_note(note)
+    return error
+
+
 def partial_path(target: PathLike) -> Path:
     """Where a cut-short output is kept: ``out.mp4`` -> ``out.partial.mp4``."""
     target = Path(target)
@@ -211,6 +237,8 @@ class AtomicOutput:
         self.count_frames = count_frames
         self.kept: Path | None = None  # the partial file kept by abandon(), if any
         self.done = False
+        if not self.target.parent.is_dir():
+            raise LivePuppetError(f"cannot write {self.target}: the folder {self.target.parent} does not exist")
         try:
             self.temporary = _create_beside(self.target)
         except OSError as exc:
@@ -241,14 +269,14 @@ class AtomicOutput:
         _fsync_folder(self.target.parent)
         return self.target
 
-    def abandon(self, exc: BaseException | None = None) -> Path | None:
-        """Leave the target untouched; keep the playable part as NAME.partial.SUFFIX (returned) or remove
-        it. With ``exc``, a note on it says what happened to the output."""
+    def abandon(self, exc: BaseException | None = None, *, keep_partial: bool = True) -> Path | None:
+        """Leave the target untouched; keep the playable part as NAME.partial.SUFFIX (returned) when
+        ``keep_partial``, else remove it. With ``exc``, a note on it says what happened to the output."""
         if self.done:
             return self.kept
         self.done = True
         frames = 0
-        if self.count_frames is not None and self.temporary.exists():
+        if keep_partial and self.count_frames is not None and self.temporary.exists():
             try:
                 frames = int(self.count_frames(self.temporary))
             except Exception:  # an unreadable partial is simply not kept
@@ -285,10 +313,7 @@ class AtomicOutput:
             return False
         self.abandon(exc)
         if isinstance(exc, OSError):
-            error = LivePuppetError(f"cannot write {self.target}: {_reason(exc)}")
-            for note in getattr(exc, "__notes__", ()):
-                error.add_note(note)
-            raise error from exc
+            raise write_error(self.target, exc) from exc
         return False
 
 
