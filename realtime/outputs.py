@@ -27,6 +27,7 @@ and reports frames in the temporary (``count_frames(path) -> int``, 0 for unplay
 ``NAME.partial.SUFFIX`` (:func:`partial_path`), else removed, and the exception gets a note saying which
 (``exc.__notes__``, printed on the same line by the CLI). An :class:`OSError` (ENOSPC, EIO...) escaping the
 block becomes a LivePuppetError naming the target: "cannot write out.mp4: no space left on device".
+:func:`one_line` ``(exc) -> str`` is its message and notes on one line;
 :func:`write_error` ``(target, exc) -> LivePuppetError`` builds that line (notes copied) for other writers.
 ``commit()`` / ``abandon(exc, *, keep_partial=True)`` do the same by hand for writers that are not a ``with`` block.
 
@@ -190,6 +191,12 @@ def write_error(target: PathLike, exc: BaseException) -> LivePuppetError:
     for note in getattr(exc, "__notes__", ()):
         error.add_note(note)
     return error
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message followed by its notes, on one line ("cannot write o.mp4: no space left on
+    device; o.mp4 is untouched; the 40 frames written so far are in o.partial.mp4")."""
+    return "; ".join([str(exc) or type(exc).__name__, *map(str, getattr(exc, "__notes__", ()))]).replace("\n", " ")
 
 
 def partial_path(target: PathLike) -> Path:
