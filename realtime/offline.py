@@ -157,6 +157,7 @@ def render_video(
         driver = MotionDriver(DriverConfig(smoothing=request.smoothing))
         with VideoReader(request.driving) as reader:
             audio = request.audio if request.audio is not None else request.driving
+            lead = reader.audio_lead if request.audio is None else 0.0  # the driving video's own sound
             total = reader.frame_count or None
             if request.max_frames:
                 total = min(total or request.max_frames, request.max_frames)
@@ -167,7 +168,7 @@ def render_video(
                         break
                     motion = driver.update(frame)
                     # The source's own timestamps: a variable-frame-rate video stays in sync with its sound.
-                    writer.write(renderer.render(motion, frame.timestamp), frame.timestamp)
+                    writer.write(renderer.render(motion, frame.timestamp), lead + frame.timestamp)
                 if writer.frames_written and driver.frames_without_face >= writer.frames_written:
                     writer.abandon(keep_partial=False)
                     raise LivePuppetError(

@@ -134,15 +134,15 @@ def check_output(
         raise LivePuppetError(f"{option} {text} is a folder; give a file name inside it")
     if path.exists() and not path.is_file():
         raise LivePuppetError(f"{option} {text} is not a regular file (a device or special file)")
-    if suffixes is not None and path.suffix.lower() not in suffixes:
-        got = f"'{path.suffix}'" if path.suffix else "no suffix"
-        raise LivePuppetError(f"{option} {text}: cannot write {got}; use {_suffix_list(suffixes)}")
     folder = path.parent
     if not folder.exists():
         raise LivePuppetError(f"{option} {text}: the folder {folder} does not exist; create it first")
     if not folder.is_dir():
         raise LivePuppetError(f"{option} {text}: {_first_file_in(folder)} is a file, not a folder")
     _probe_writable(folder, option, text)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        got = f"'{path.suffix}' files" if path.suffix else "a file without a suffix"
+        raise LivePuppetError(f"{option} {text}: cannot write {got}; use {_suffix_list(suffixes)}")
     return path
 
 
@@ -272,6 +272,11 @@ class AtomicOutput:
             self._remove_temporary()
             self.done = True
             raise LivePuppetError(f"cannot write {self.target}: {_reason(exc)}") from None
+        except BaseException as exc:  # Ctrl-C or SIGTERM in the middle: the old file stays, or the new one
+            if self.temporary.exists():
+                self.abandon(exc)
+            self.done = True
+            raise
         self.done = True
         _fsync_folder(self.target.parent)
         return self.target

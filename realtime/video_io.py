@@ -61,6 +61,9 @@ class VideoReader:
         self.frame_count = int(self._stream.frames or 0)  # 0 when the container does not say
         self.truncated = False
         self._rotation: int | None = None  # from the first frame's display matrix
+        # Seconds from the start of the file's sound to its first picture (0 without sound): timestamps are
+        # counted from the first picture, so a writer copying this sound places frames this much later.
+        self.audio_lead = 0.0
         self.size = self._upright_size(self._stream.codec_context.width, self._stream.codec_context.height)
 
     def _upright_size(self, width: int, height: int) -> tuple[int, int]:
@@ -72,6 +75,7 @@ class VideoReader:
         if first is not None:
             rotation = int(getattr(first, "rotation", 0) or 0)
             width, height = first.width, first.height
+            self.audio_lead = self._audio_lead(first.time)
         self._rotation = rotation
         # Back to the start for iteration: reopening works for every container (seeking does not).
         self._container.close()
@@ -81,6 +85,12 @@ class VideoReader:
         if rotation % 180 != 0:
             width, height = height, width
         return width, height
+
+    def _audio_lead(self, first_time: float | None) -> float:
+        audio = self._container.streams.audio
+        if first_time is None or not audio or audio[0].start_time is None or audio[0].time_base is None:
+            return 0.0
+        return max(0.0, float(first_time - audio[0].start_time * audio[0].time_base))
 
     def __iter__(self) -> Iterator[TimedFrame]:
         return self.frames()
