@@ -48,7 +48,7 @@ class Case:
     setup: Callable[[Path], None] | None = None
     changes: tuple[str, ...] = ()
     env: dict = field(default_factory=dict)
-    stop: tuple[int, str] | None = None  # (signal, when): "start" (0.4 s in) or "writing" (mid-render)
+    stop: tuple[int, float | str] | None = None  # (signal, when): seconds after the start, or "writing"
     check: Callable[[Path, str], list[str]] | None = None
     ran: bool = False  # the command did run (live): its INFO/ERROR log lines may precede the final line
     own: bool = False  # one of the ten added to the issue's list
@@ -144,7 +144,10 @@ ISSUE_CASES = [
     Case("demo-size-50000", ("demo", "--out", "d.mp4", "--size", "50000"), 2, "between 1 and 8192"),
     Case("demo-seconds-nan", ("demo", "--out", "d.mp4", "--seconds", "nan"), 2, "must be a finite number"),
     Case("driving-without-any-face", _render(driving="{noface.mp4}"), 2, "no face found in any of the"),
-    Case("ctrl-c-at-start", _render(), 130, "interrupted", stop=(signal.SIGINT, "start")),
+    Case("ctrl-c-at-start", _render(driving="{long.mp4}", frames=None), 130, "interrupted", stop=(signal.SIGINT, 0.4)),
+    Case("ctrl-c-during-set-up", _render(driving="{long.mp4}", frames=None), 130, "interrupted", stop=(signal.SIGINT, 1.2)),
+    Case("sigterm-during-set-up", _render(driving="{long.mp4}", frames=None), 143, "stopped by SIGTERM",
+         stop=(signal.SIGTERM, 2.0)),  # fmt: skip
     Case("version", ("--version",), 0),
     Case("portrait-with-two-faces-named", _render("--size", "448", source="{two_faces.png}"), 0, changes=("out.mp4",),
          check=_says("shows 2 faces; animating the largest, centred at x=")),  # fmt: skip
@@ -199,8 +202,8 @@ def _expand(argv: tuple[str, ...], folder: Path) -> list[str]:
 
 def _wait_and_signal(process: subprocess.Popen, folder: Path, stop: tuple[int, str]) -> None:
     signum, when = stop
-    if when == "start":
-        time.sleep(0.4)
+    if when != "writing":
+        time.sleep(float(when))
     else:  # mid-render: the temporary output exists (the writer is open), then a few frames later
         deadline = time.monotonic() + 60
         while process.poll() is None and time.monotonic() < deadline and not any(folder.glob(".livepuppet-*.mp4")):
