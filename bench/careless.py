@@ -165,6 +165,8 @@ OWN_CASES = [
     Case("live-fps-inf", ("live", "--source", "{portrait.png}", "--record", "r.mp4", "--fps", "inf"), 2, "finite", own=True),
     Case("live-camera-negative", ("live", "--source", "{portrait.png}", "--camera", "-1"), 2, "must be 0 or more", own=True),
     Case("out-folder-missing", _render(out="renders/today/out.mp4"), 2, "does not exist; create it first", own=True),
+    Case("out-name-too-long", _render(out="x" * 300 + ".mp4"), 2, "the file name is too long", own=True),
+    Case("audio-without-sound", _render("--audio", "{noface.mp4}"), 2, "has no audio track", own=True),
     Case("timeline-is-the-driving-video", _render("--timeline", "{clip.mp4}"), 2, "not a text file", own=True),
 ]
 

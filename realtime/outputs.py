@@ -128,7 +128,11 @@ def check_output(
         raise LivePuppetError(f"{option} is empty; give a file name such as out{(suffixes or ('.mp4',))[0]}")
     if text.endswith(("/", os.sep)):
         raise LivePuppetError(f"{option} {text} names a folder; give a file name inside it")
-    path = Path(os.path.realpath(text))  # a symlink is written through, so it keeps pointing at the output
+    try:
+        path = Path(os.path.realpath(text))  # a symlink is written through: it keeps pointing at the output
+    except OSError as exc:
+        raise LivePuppetError(f"{option} {text}: {_reason(exc)}") from None
+    _check_name_length(path, option)
     _check_inputs(path, list(inputs), option, text)
     if path.is_dir():
         raise LivePuppetError(f"{option} {text} is a folder; give a file name inside it")
@@ -144,6 +148,18 @@ def check_output(
         got = f"'{path.suffix}' files" if path.suffix else "a file without a suffix"
         raise LivePuppetError(f"{option} {text}: cannot write {got}; use {_suffix_list(suffixes)}")
     return path
+
+
+def _check_name_length(path: Path, option: str) -> None:
+    """A file name the file system cannot hold (most take 255 bytes) is refused before any work."""
+    longest = 255
+    try:
+        longest = os.pathconf(_first_file_in(path.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        pass
+    size = len(os.fsencode(path.name))
+    if size > longest:
+        raise LivePuppetError(f"{option}: the file name is too long ({size} bytes, at most {longest})")
 
 
 def check_output_folder(
@@ -209,7 +225,7 @@ def _create_beside(target: Path) -> Path:
     """A new empty hidden file in ``target``'s folder with its suffix; mode 0666 less the umask, like any
     file the user creates (mkstemp's 0600 would leave the output unreadable to others)."""
     for _ in range(100):
-        name = f"{_TEMPORARY_PREFIX}{target.stem}-{secrets.token_hex(4)}{target.suffix}"
+        name = f"{_TEMPORARY_PREFIX}{target.stem[:40]}-{secrets.token_hex(4)}{target.suffix}"
         path = target.parent / name
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

@@ -51,6 +51,7 @@ def test_folder_shaped_outputs_are_refused(tmp_path):
         str(tmp_path / "missing" / "x.mp4"): "does not exist",
         "/dev/full": "not a regular file",
         "/proc/x.mp4": "cannot create files in /proc",
+        str(tmp_path / ("x" * 300 + ".mp4")): "the file name is too long",
     }
     for output, message in cases.items():
         with pytest.raises(LivePuppetError, match=message) as error:
