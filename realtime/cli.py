@@ -104,12 +104,13 @@ def _stopped_line(exc: KeyboardInterrupt) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: this process's) and return its exit code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
-    stop_filter = None
+    log_filter = None
     if not ({"-v", "--verbose"} & set(arguments)):
         from realtime.native_logs import filter_native_stderr
 
-        stop_filter = filter_native_stderr()  # before anything imports MediaPipe
+        log_filter = filter_native_stderr()  # before anything imports MediaPipe
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
@@ -118,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if stop_filter is not None:
-            stop_filter()
+        if log_filter is not None:
+            # The process ends next: keep filtering, as MediaPipe's threads may log while it exits (after a
+            # Ctrl-C their graph is still running). Called in-process (tests), put stderr back.
+            log_filter.drain() if argv is None else log_filter.stop()
 
 
 def _run(arguments: list[str]) -> int:

@@ -17,7 +17,6 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable
 
 # absl/glog lines ("W0000 00:00:1796191312.352297   13199 file.cc:114] ...") and TFLite's notices.
 CHATTER = re.compile(
@@ -31,28 +30,71 @@ _MAYBE_CHATTER = re.compile(rb"^[IWEF]")
 _LINE_END = re.compile(rb"[\r\n]")
 
 
-def _copy(read_end: int, write_end: int) -> None:
-    pending = b""
-    while True:
-        try:
-            chunk = os.read(read_end, 65536)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            break
-        pending += chunk
+class NativeLogFilter:
+    """Descriptor 2 through a pipe and a copying thread that drops the chatter (see the module docstring).
+
+    ``drain()`` waits until everything written so far has been copied and keeps filtering: what a process
+    does at its end, since MediaPipe's graph threads may still log while it exits. ``stop()`` drains and
+    puts descriptor 2 back: what an in-process caller (a test) does."""
+
+    _MARKER = b"\x00livepuppet-native-log-filter-drained\n"
+
+    def __init__(self):
+        sys.stderr.flush()
+        self._original = os.dup(2)
+        self._read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        self._drained = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._copy, name="stderr-filter", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        pending = b""
         while True:
-            end = _LINE_END.search(pending)
-            if end is None:
+            try:
+                chunk = os.read(self._read_end, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
                 break
-            line, pending = pending[: end.end()], pending[end.end() :]
-            if not CHATTER.match(line):
-                _write_all(write_end, line)
-        if pending and not _MAYBE_CHATTER.match(pending):
-            _write_all(write_end, pending)
-            pending = b""
-    if pending and not CHATTER.match(pending):
-        _write_all(write_end, pending)
+            pending += chunk
+            while True:
+                end = _LINE_END.search(pending)
+                if end is None:
+                    break
+                line, pending = pending[: end.end()], pending[end.end() :]
+                if line == self._MARKER:
+                    self._drained.set()
+                elif not CHATTER.match(line):
+                    _write_all(self._original, line)
+            if pending and not _MAYBE_CHATTER.match(pending) and not pending.startswith(b"\x00"):
+                _write_all(self._original, pending)
+                pending = b""
+        if pending and not _MAYBE_CHATTER.match(pending):  # a cut-off line that may be chatter is dropped
+            _write_all(self._original, pending)
+
+    def drain(self, timeout: float = 2.0) -> None:
+        if self._stopped:
+            return
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        self._drained.clear()
+        _write_all(2, self._MARKER)
+        self._drained.wait(timeout)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self.drain()
+        self._stopped = True
+        os.dup2(self._original, 2)  # closes the pipe's last write end: the thread ends
+        self._thread.join(timeout=2.0)
+        os.close(self._read_end)
+        os.close(self._original)
 
 
 def _write_all(handle: int, data: bytes) -> None:
@@ -63,32 +105,9 @@ def _write_all(handle: int, data: bytes) -> None:
         pass  # the real stderr is gone (closed terminal): nothing to tell
 
 
-def filter_native_stderr() -> Callable[[], None]:
-    """Filter descriptor 2 from now on; returns ``stop()``, which restores it after copying what is left."""
+def filter_native_stderr() -> NativeLogFilter | None:
+    """Filter descriptor 2 from now on; None when there is no descriptor 2 to filter."""
     try:
-        sys.stderr.flush()
-        original = os.dup(2)
-        read_end, write_end = os.pipe()
+        return NativeLogFilter()
     except (OSError, ValueError, AttributeError):
-        return lambda: None  # no descriptor 2 to filter (embedded interpreter): leave things as they are
-    os.dup2(write_end, 2)
-    os.close(write_end)
-    thread = threading.Thread(target=_copy, args=(read_end, original), name="stderr-filter", daemon=True)
-    thread.start()
-    stopped = False
-
-    def stop() -> None:
-        nonlocal stopped
-        if stopped:
-            return
-        stopped = True
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os.dup2(original, 2)  # closes the pipe's last write end: the thread drains it and ends
-        thread.join(timeout=2.0)
-        os.close(read_end)
-        os.close(original)
-
-    return stop
+        return None  # an embedded interpreter without a usable stderr: leave things as they are

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -23,6 +26,35 @@ MAX_TRACK_SIDE = 1920
 SETTLE_READS = 4
 
 
+HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextmanager
+def signals_held():
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then act on the first one as it would have.
+
+    MediaPipe's native bindings import protobuf from C++; an interrupt landing there is printed as a
+    traceback and swallowed (the render then carries on), or turns into an ImportError. Holding it for the
+    second or so of the import and graph set-up gives the usual one-line stop instead. Main thread only
+    (elsewhere signals are not delivered anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)  # KeyboardInterrupt, or the CLI's Stopped
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), received[0])
+
+
 class FaceTracker:
     """``track(rgb) -> Face | None``. One instance per stream; not thread-safe (use from one thread)."""
 
@@ -31,21 +63,22 @@ class FaceTracker:
         # filtered by realtime.native_logs (installed by the CLI before this import).
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        try:
-            from mediapipe.python.solutions import face_mesh
-        except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
-            if _interrupted(exc):  # Ctrl-C during the (slow) import surfaces as an ImportError
-                raise KeyboardInterrupt from exc
-            raise LivePuppetError(
-                f"MediaPipe face mesh is not available ({exc}); install it with `pip install mediapipe==0.10.21`"
-            ) from exc
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=static_image,
-            max_num_faces=max_faces,
-            refine_landmarks=True,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
+        with signals_held():
+            try:
+                from mediapipe.python.solutions import face_mesh
+            except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
+                if _interrupted(exc):
+                    raise KeyboardInterrupt from exc
+                raise LivePuppetError(
+                    f"MediaPipe face mesh is not available ({exc}); install it with `pip install mediapipe==0.10.21`"
+                ) from exc
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=static_image,
+                max_num_faces=max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
         self._static_image = static_image
         self._previous_centre: np.ndarray | None = None
         self.faces_seen = 0  # how many faces the last track() found (the chosen one among them)
