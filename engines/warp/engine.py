@@ -246,7 +246,9 @@ class WarpEngine:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
             if visibility > 0:
-                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette)
+                # Painted only where the lips are further apart than the portrait's own closed lips.
+                closed_gap = 1.5 * state.lip_gap + state.source_opening * float(np.linalg.norm(local[61, :2] - local[291, :2]))
+                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette, closed_gap)
         # 6. Composite: the plate under the body (its neck stretched towards the head), the head on top.
         frame = state.frame
         np.copyto(frame, state.layers.static)

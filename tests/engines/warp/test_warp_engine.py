@@ -225,3 +225,25 @@ def test_a_portrait_with_closed_eyes_opens_them_with_white_and_iris(data_dir):
         centre = target[iris, :2].round().astype(int)
         pupil = out[centre[1], centre[0]].astype(int).sum()
         assert pupil < 150 and brightness.max() - pupil > 300
+
+
+def test_mouth_paint_stays_inside_the_opened_part_of_the_lips(data_dir):
+    # Only the subject's right half of a closed mouth opens: the cavity is painted there, while the left
+    # half, whose lips still touch, keeps its lips (no dark line drawn across closed lips).
+    image = cv2.cvtColor(cv2.imread(str(data_dir / "source" / "s9.jpg")), cv2.COLOR_BGR2RGB)
+    face = _track(image)
+    engine = WarpEngine()
+    state = engine.prepare(image, face)
+    assert state.mouth_closed
+    neutral = neutral_points(face.landmarks)
+    expression = np.zeros_like(neutral)
+    centre_x = neutral[[13, 14], 0].mean()
+    expression[[i for i in INNER_LOWER if neutral[i, 0] < centre_x - 0.02], 1] += 0.3
+    motion = dataclasses.replace(Motion.identity(neutral), expression=expression)
+    out = engine.render(state, motion).copy()
+    still = engine.render(state, Motion.identity(neutral)).copy()
+    target = state.retargeter.retarget(motion)
+    for upper, lower, changed in ((312, 317, False), (311, 402, False), (82, 87, True)):
+        x, y = target[[upper, lower], :2].mean(axis=0).round().astype(int)
+        difference = np.abs(out[y - 1 : y + 2, x - 1 : x + 2].astype(int) - still[y - 1 : y + 2, x - 1 : x + 2]).mean()
+        assert (difference > 40) if changed else (difference < 15), (upper, difference)
