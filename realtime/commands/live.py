@@ -184,7 +184,8 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
 
     if args.loop and args.driving is None:
         raise LivePuppetError("--loop only applies to --driving VIDEO")
-    inputs = check_inputs({"source image": args.source, "--driving": args.driving, "--timeline": args.timeline})
+    inputs = check_inputs({"source image": args.source, "--driving": args.driving, "--timeline": args.timeline,
+                           "--voice": args.voice})  # fmt: skip
     if args.record is not None:
         args.record = check_output(args.record, inputs, suffixes=VIDEO_SUFFIXES, option="--record")
     if args.driving is not None:

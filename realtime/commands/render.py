@@ -130,7 +130,7 @@ def check_paths(args: argparse.Namespace) -> Path:
     """Every input exists and --out can be written without losing any of them; the path to write. Runs
     before any work starts, for every --mode."""
     inputs = check_inputs({"source image": args.source, "driving video": args.driving, "--audio": args.audio,
-                           "--timeline": args.timeline})  # fmt: skip
+                           "--timeline": args.timeline, "--voice": args.voice})  # fmt: skip
     return check_output(args.out, inputs, suffixes=VIDEO_SUFFIXES)
 
 
