@@ -63,7 +63,7 @@ EYES = (
 class WarpConfig:
     grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
     region_scale: float = 2.3  # side of the non-rigid warp's square / face size (beyond it the head is rigid)
-    hair_follow: float = 0.5  # share of the head's rigid motion the hair (and neck) beyond the face takes
+    hair_follow: float = 0.3  # share of the head's rigid motion the hair (and neck) beyond the face takes
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, taking...
     ring_follow: float = 0.35  # ...this share of the face's non-rigid (affine) motion (hair hangs)
     regularisation: float = 1e-4
