@@ -2,7 +2,7 @@
 
 Measured on a Xeon with AMX (2 threads, synthetic weights): autocast made G *slower* than fp32 (SPADE's
 instance norms flip every activation between bf16 and fp32, and each weight is cast again on every call),
-while G stored in bf16 ran about 3x faster than fp32 at the same 38 dB. So the reduced parts of a graph
+while G stored in bf16 ran about 3x faster than fp32 at the same PSNR. So the reduced parts of a graph
 are converted once, when the runner is built:
 
 * weights cast to bf16 and stored channels-last (``channels_last`` for 4-D, ``channels_last_3d`` for 5-D
@@ -12,8 +12,8 @@ are converted once, when the runner is built:
 
 Islands per graph (:data:`BF16_ISLANDS`): the whole module, except W, where only the 3-D hourglass and the
 mask convolution (about 90% of W's FLOPs) run in bf16: the sampling grids, the keypoint Gaussians, the
-softmax-weighted deformation and the 2-D output convolutions stay fp32 (in bf16 the deformation alone cost
-the frame 4 dB, the output convolution another 4).
+softmax-weighted deformation and the 2-D output convolutions stay fp32 (in bf16 the deformation path cost
+the frame about 6 dB, the output convolution another 4).
 """
 
 from __future__ import annotations
