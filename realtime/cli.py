@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "realtime.commands.live",
     "realtime.commands.cameras",
     "realtime.commands.edit",
-    "engines.liveportrait.commands",
+    "realtime.commands.models",
     "export.commands",
 )
 

@@ -13,7 +13,7 @@ from realtime.commands.arguments import add_engine_arguments, engine_options, po
 log = logging.getLogger(__name__)
 
 MODES = ("engine", "diffusion", "video")
-OFFLINE_MODES_MODULE = "engines.offline.commands"
+OFFLINE_MODES_MODULE = "realtime.commands.rerender"
 
 
 

@@ -174,7 +174,8 @@ def build_renderer(args):
     )
     shared.update(seed=args.seed, colour_match=args.colour_match)
     if args.mode == "diffusion":
-        from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
+        from engines.offline.diffusion import DiffusionConfig, DiffusionRenderer, DiffusionWeights
+        from realtime.rerender.base_frames import BaseFrames
 
         if args.scheduler == "lcm" or args.lcm_lora is not None:
             shared.setdefault("steps", 6)
@@ -206,7 +207,7 @@ def build_renderer(args):
 
 def run_render(args) -> int:
     """``livepuppet render --mode diffusion|video``: render, print a summary, return the exit code."""
-    from engines.offline.job import OfflineJob, run_job
+    from realtime.rerender.job import OfflineJob, run_job
 
     for path, what in ((args.source, "source image"), (args.driving, "driving video")):
         if not Path(path).is_file():

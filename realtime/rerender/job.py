@@ -1,8 +1,8 @@
 """Running an offline rerender: windows of driving frames -> a renderer -> the work folder -> the final mp4.
 
 Every offline renderer (diffusion per frame, AnimateDiff windows, video-model segments) is a
-:class:`WindowRenderer`: it turns a window of ``window`` consecutive :class:`DrivingFrame` into as many output
-frames. Consecutive windows share ``overlap`` frames; those are cross-faded from the earlier window's frames
+:class:`~engines.offline.frames.WindowRenderer`: it turns a window of ``window`` consecutive
+:class:`DrivingFrame` into as many output frames. Consecutive windows share ``overlap`` frames; those are cross-faded from the earlier window's frames
 to the later one's so segments join without a jump. Finished frames go to the :class:`FrameStore`, so a rerun
 of an interrupted render computes only the windows that still have missing frames. Finally the stored frames
 are encoded with the driving video's audio (or ``--audio``).
@@ -16,37 +16,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from engines.base import Face, LivePuppetError
-from engines.offline.driving import DrivingFrame, DrivingSequence
-from engines.offline.store import FrameStore
+from engines.base import LivePuppetError
+from engines.offline.frames import DrivingFrame, WindowRenderer
 from realtime.modifiers import MotionModifier
 from realtime.offline import check_output_not_input, load_portrait
+from realtime.rerender.driving import DrivingSequence
+from realtime.rerender.store import FrameStore
 from realtime.video_io import VideoWriter
 
 log = logging.getLogger(__name__)
-
-
-class WindowRenderer(Protocol):
-    """An offline renderer. ``prepare`` once per portrait, then ``render`` windows; single-threaded."""
-
-    window: int  # frames per call (1: per frame)
-    overlap: int  # frames shared with the previous window (< window)
-
-    def settings(self) -> dict:
-        """Everything that changes the pictures (models, options), for the work folder's key."""
-        ...
-
-    def prepare(self, portrait: np.ndarray, face: Face) -> None: ...
-
-    def render(self, frames: Sequence[DrivingFrame]) -> list[np.ndarray]:
-        """One output frame (portrait-sized RGB uint8) per driving frame."""
-        ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
