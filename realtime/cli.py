@@ -19,6 +19,7 @@ from engines.base import LivePuppetError  # noqa: E402
 COMMAND_MODULES = (
     "realtime.commands.demo",
     "realtime.commands.render",
+    "realtime.commands.batch",
     "realtime.commands.live",
     "realtime.commands.cameras",
     "realtime.commands.edit",

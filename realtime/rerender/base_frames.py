@@ -29,6 +29,8 @@ class BaseFrames:
         self._source: np.ndarray | None = None
 
     def prepare(self, portrait: np.ndarray, face: Face) -> None:
+        """Start afresh for ``portrait`` (each segment of a render prepares again: a new engine state)."""
+        self.close()
         self._source = portrait
         if self.name is None:
             return
@@ -53,3 +55,4 @@ class BaseFrames:
     def close(self) -> None:
         if self._renderer is not None:
             self._renderer.engine.close()
+            self._renderer = None

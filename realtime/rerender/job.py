@@ -1,31 +1,51 @@
-"""Running an offline rerender: windows of driving frames -> a renderer -> the work folder -> the final mp4.
+"""Running an offline rerender in one process: segments of windows -> a renderer -> the work folder -> mp4.
 
 Every offline renderer (diffusion per frame, AnimateDiff windows, video-model segments) is a
 :class:`~engines.offline.frames.WindowRenderer`: it turns a window of ``window`` consecutive
-:class:`DrivingFrame` into as many output frames. Consecutive windows share ``overlap`` frames; those are cross-faded from the earlier window's frames
-to the later one's so segments join without a jump. Finished frames go to the :class:`FrameStore`, so a rerun
-of an interrupted render computes only the windows that still have missing frames. Finally the stored frames
-are encoded with the driving video's audio (or ``--audio``).
+:class:`~engines.offline.frames.DrivingFrame` into as many output frames. Consecutive windows share
+``overlap`` frames; those are cross-faded from the earlier window's frames to the later one's so segments join
+without a jump (:mod:`realtime.rerender.plan`, :mod:`realtime.rerender.segments`). Finished windows go to the
+:class:`~realtime.rerender.store.WindowStore`, so a rerun of an interrupted render computes only the missing
+windows. Finally the stored frames are encoded with the driving video's audio (or ``--audio``).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engines.base import LivePuppetError
-from engines.offline.frames import DrivingFrame, WindowRenderer
+from engines.base import Face, LivePuppetError
+from engines.offline.frames import WindowRenderer
 from realtime.modifiers import MotionModifier
-from realtime.offline import check_output_not_input, load_portrait
+from realtime.offline import load_portrait
+from realtime.outputs import VIDEO_SUFFIXES, check_output
 from realtime.rerender.driving import DrivingSequence
-from realtime.rerender.store import FrameStore
-from realtime.video_io import VideoWriter
+from realtime.rerender.plan import (
+    Segment,
+    Window,
+    check_windowing,
+    plan_segments,
+    plan_windows,
+    windows_per_segment,
+)
+from realtime.rerender.segments import FrameFeed, assembled_frames, crossfade, render_segment, stored_windows
+from realtime.rerender.store import WindowStore
+from realtime.video_io import VideoReader, VideoWriter
+
+__all__ = [
+    "JobSummary",
+    "OfflineJob",
+    "PreparedJob",
+    "crossfade",
+    "prepare_job",
+    "render_segments",
+    "run_job",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +62,7 @@ class OfflineJob:
     max_frames: int | None = None
     progress: bool = True
     keep_work: bool = False  # keep the frames after the video is written
+    segment_frames: int | None = None  # frames per segment (the renderer is prepared afresh); None: one
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +83,125 @@ class JobSummary:
         ]
 
 
-def crossfade(earlier: np.ndarray, later: np.ndarray, weight: float) -> np.ndarray:
-    """``(1 - weight) * earlier + weight * later`` as uint8."""
-    mixed = earlier.astype(np.float32) * (1.0 - weight) + later.astype(np.float32) * weight
-    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+def driving_frame_count(driving: Path, max_frames: int | None) -> tuple[int, float]:
+    """(frames to render, fps) of a driving video: its header's count, or a decode when it has none."""
+    with VideoReader(driving) as reader:
+        count, fps = reader.frame_count, reader.fps
+        if not count:
+            count = sum(1 for frame, _ in zip(reader, range(max_frames or 1 << 62)))
+    return (min(count, max_frames) if max_frames else count), fps
+
+
+def job_settings(
+    job: OfflineJob, portrait: np.ndarray, modifiers: Sequence[MotionModifier], renderer
+) -> dict:
+    """Everything that changes the pictures of ``job``: the work folder's key."""
+    return {
+        "source": [str(job.source.resolve()), job.source.stat().st_mtime],
+        "driving": [str(job.driving.resolve()), job.driving.stat().st_mtime],
+        "size": list(portrait.shape[:2]),
+        "smoothing": job.smoothing,
+        "max_frames": job.max_frames,
+        "modifiers": [repr(m) for m in modifiers],
+        "segment_frames": job.segment_frames,
+        "renderer": renderer,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedJob:
+    """A job's portrait, plan and work folder: what rendering any of its segments needs."""
+
+    job: OfflineJob
+    portrait: np.ndarray
+    face: Face
+    fps: float
+    frames: int  # planned from the video's header (a damaged video may end earlier)
+    overlap: int
+    windows: list[Window]
+    segments: list[Segment]
+    store: WindowStore
+
+    def segment_done(self, segment: Segment) -> bool:
+        return all(self.store.has(window) for window in segment.windows)
+
+    def frames_done(self) -> int:
+        stored = self.store.done()
+        return sum(len(w) - (self.overlap if w.start else 0) for w in self.windows if w in stored)
+
+
+def prepare_job(
+    job: OfflineJob, renderer: WindowRenderer, modifiers: Sequence[MotionModifier] = ()
+) -> PreparedJob:
+    """Check the output, load the portrait, plan the segments and open the work folder (no rendering)."""
+    check_output(job.output, [job.source, job.driving, job.audio], suffixes=VIDEO_SUFFIXES)
+    check_windowing(renderer.window, renderer.overlap)
+    portrait, face = load_portrait(job.source, job.size)
+    frames, fps = driving_frame_count(job.driving, job.max_frames)
+    windows = plan_windows(frames, renderer.window, renderer.overlap)
+    per_segment = windows_per_segment(job.segment_frames, renderer.window, renderer.overlap)
+    store = WindowStore(job.work, job_settings(job, portrait, modifiers, renderer.settings()))
+    return PreparedJob(
+        job,
+        portrait,
+        face,
+        fps,
+        frames,
+        renderer.overlap,
+        windows,
+        plan_segments(windows, per_segment),
+        store,
+    )
+
+
+def render_segments(
+    prepared: PreparedJob,
+    segments: Sequence[Segment],
+    renderer: WindowRenderer,
+    modifiers: Sequence[MotionModifier] = (),
+    on_frame: Callable[[int], None] | None = None,
+    resume_windows: bool = True,
+) -> int:
+    """Render ``segments`` (in order) from one read of the driving video; returns the frames generated
+    (``resume_windows``: see :func:`~realtime.rerender.segments.render_segment`)."""
+    job = prepared.job
+    sequence = DrivingSequence(job.driving, prepared.face, job.smoothing, modifiers, job.max_frames)
+    feed = FrameFeed(sequence)
+    computed = 0
+    try:
+        for segment in segments:
+            result = render_segment(
+                feed,
+                segment,
+                renderer,
+                prepared.store,
+                prepared.portrait,
+                prepared.face,
+                on_frame,
+                resume_windows,
+            )
+            computed += result.computed
+            if result.ended_at is not None:
+                prepared.store.record_end(result.ended_at)
+                break
+    finally:
+        sequence.close()
+    return computed
+
+
+def write_video(prepared: PreparedJob) -> int:
+    """Encode the stored windows into the job's mp4 (with its sound); returns the frame count."""
+    job = prepared.job
+    ended = prepared.store.recorded_end()
+    count = prepared.frames if ended is None else min(ended, prepared.frames)
+    if count == 0:
+        raise LivePuppetError(f"no frames could be read from {job.driving}")
+    output = check_output(job.output, [job.source, job.driving, job.audio], suffixes=VIDEO_SUFFIXES)
+    frames = assembled_frames(prepared.store, stored_windows(prepared.windows, count), prepared.overlap)
+    encode(frames, output, prepared.fps, job.audio if job.audio is not None else job.driving)
+    if not job.keep_work:
+        prepared.store.remove()
+    return count
 
 
 def run_job(
@@ -75,81 +211,38 @@ def run_job(
     on_frame: Callable[[int], None] | None = None,
 ) -> JobSummary:
     """Render ``job`` with ``renderer``; ``on_frame(index)`` is called after each newly generated frame."""
-    check_output_not_input(job.output, job.source, job.driving)
-    if renderer.overlap >= renderer.window and renderer.window > 1:
-        raise LivePuppetError(
-            f"the overlap ({renderer.overlap}) must be smaller than the window ({renderer.window})"
-        )
-    # 1. The portrait, the renderer, the work folder.
-    portrait, face = load_portrait(job.source, job.size)
-    renderer.prepare(portrait, face)
-    settings = {
-        "source": [str(job.source.resolve()), job.source.stat().st_mtime],
-        "driving": [str(job.driving.resolve()), job.driving.stat().st_mtime],
-        "size": list(portrait.shape[:2]),
-        "smoothing": job.smoothing,
-        "max_frames": job.max_frames,
-        "modifiers": [repr(m) for m in modifiers],
-        "renderer": renderer.settings(),
-    }
-    store = FrameStore(job.work, settings)
-    # 2. Windows of driving frames -> frames in the store.
-    sequence = DrivingSequence(job.driving, face, job.smoothing, modifiers, job.max_frames)
+    # 1. The portrait, the plan, the work folder.
+    prepared = prepare_job(job, renderer, modifiers)
     started = time.perf_counter()
-    computed = 0
-    progress = _progress(sequence.frame_count, len(store.done()), job.progress)
-    try:
-        window: list[DrivingFrame] = []
-        count = 0
-        for frame in sequence:
-            window.append(frame)
-            count += 1
-            if len(window) == renderer.window:
-                computed += _render_window(window, renderer, store, on_frame, progress)
-                window = window[len(window) - renderer.overlap :] if renderer.overlap else []
-        if len(window) > renderer.overlap or (window and count == len(window)):
-            computed += _render_window(window, renderer, store, on_frame, progress)
-        fps = sequence.fps
-    finally:
-        sequence.close()
-        if progress is not None:
-            progress.close()
-    if count == 0:
-        raise LivePuppetError(f"no frames could be read from {job.driving}")
-    # 3. The video, with the driving video's sound.
-    audio = job.audio if job.audio is not None else job.driving
-    with VideoWriter(job.output, (portrait.shape[1], portrait.shape[0]), fps, audio_from=audio) as writer:
-        for index in range(count):
-            writer.write(store.load(index))
-    seconds = time.perf_counter() - started
-    if not job.keep_work:
-        shutil.rmtree(store.folder, ignore_errors=True)
-    return JobSummary(frames=count, computed=computed, seconds=seconds, output=job.output)
+    progress = _progress(prepared.frames, prepared.frames_done(), job.progress)
 
-
-def _render_window(window, renderer, store, on_frame, progress) -> int:
-    """Render one window unless all its frames are stored; returns how many new frames it stored."""
-    if all(store.has(frame.index) for frame in window):
-        return 0
-    outputs = renderer.render(window)
-    if len(outputs) != len(window):
-        raise RuntimeError(f"the renderer returned {len(outputs)} frames for a window of {len(window)}")
-    new = 0
-    shared = renderer.overlap if window[0].index > 0 else 0
-    for position, (frame, image) in enumerate(zip(window, outputs)):
-        if store.has(frame.index):
-            if position < shared:  # the previous window's frame: fade from it to this window's
-                store.save(
-                    frame.index, crossfade(store.load(frame.index), image, (position + 1) / (shared + 1))
-                )
-            continue
-        store.save(frame.index, image)
-        new += 1
+    def frame_done(index: int) -> None:
         if progress is not None:
             progress.update(1)
         if on_frame is not None:
-            on_frame(frame.index)
-    return new
+            on_frame(index)
+
+    # 2. Segments of windows of driving frames -> the store.
+    try:
+        computed = render_segments(prepared, prepared.segments, renderer, modifiers, frame_done)
+    finally:
+        if progress is not None:
+            progress.close()
+    # 3. The video, with the driving video's sound.
+    count = write_video(prepared)
+    seconds = time.perf_counter() - started
+    return JobSummary(frames=count, computed=computed, seconds=seconds, output=job.output)
+
+
+def encode(frames: Iterable[np.ndarray], output: Path, fps: float, audio: Path | None) -> int:
+    """Write ``frames`` (RGB, one size) to ``output`` with ``audio``'s sound; returns the frame count."""
+    frames = iter(frames)
+    first = next(frames)
+    with VideoWriter(output, (first.shape[1], first.shape[0]), fps, audio_from=audio) as writer:
+        writer.write(first)
+        for frame in frames:
+            writer.write(frame)
+        return writer.frames_written
 
 
 def _progress(total: int, done: int, enabled: bool):
