@@ -134,6 +134,17 @@ def worker_count(resources: dict, options: ClusterOptions) -> int:
     return max(1, fits)
 
 
+def actor_options(options: ClusterOptions) -> dict:
+    """Ray placement of one worker: its cores and GPUs; a dead worker is replaced, never restarted (its
+    item goes back to the queue for whichever worker is free first)."""
+    return {
+        "num_cpus": options.cpus_per_worker,
+        "num_gpus": options.gpus_per_worker,
+        "max_restarts": 0,
+        "max_task_retries": 0,
+    }
+
+
 class _Scheduler:
     def __init__(self, jobs: list[BatchJob | BadJob], options: ClusterOptions):
         import ray
@@ -146,12 +157,7 @@ class _Scheduler:
             else:
                 self.state.queue.append(_Item("plan", job))
         _refuse_shared_outputs([j for j in jobs if isinstance(j, BatchJob)], self._fail)
-        self.actor_class = ray.remote(BatchWorker).options(
-            num_cpus=options.cpus_per_worker,
-            num_gpus=options.gpus_per_worker,
-            max_restarts=0,
-            max_task_retries=0,
-        )
+        self.actor_class = ray.remote(BatchWorker).options(**actor_options(options))
         self.running: dict = {}  # object ref -> (item, worker)
         self.bar = _bar(options.progress)
 
