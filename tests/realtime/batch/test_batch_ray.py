@@ -148,7 +148,10 @@ def test_ctrl_c_then_rerun_recomputes_nothing_finished(tmp_path, cluster, clips)
         [sys.executable, "-m", "realtime.cli", "batch", str(path), "--address", cluster.address, "--no-progress"],
         env=cluster.env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    windows = lambda: sorted(tmp_path.glob("long*.work/*/window_*.png"))  # noqa: E731
+
+    def windows():
+        return sorted(tmp_path.glob("long*.work/*/window_*.png"))
+
     deadline = time.monotonic() + 120
     while len(windows()) < 12 and batch.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
