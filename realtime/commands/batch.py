@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         worker_logs=bool(getattr(args, "verbose", False)),
     )
     try:
-        reports = run_batch(jobs, options)
+        reports = run_batch(jobs, options).reports
     except KeyboardInterrupt:
         print("finished segments are kept in the jobs' work folders: run the same command again to resume")
         raise

@@ -79,7 +79,7 @@ def test_killed_worker_bad_job_and_outputs_identical_to_render(tmp_path, cluster
     rows.insert(1, {"source": str(black), "driving": str(drivings[0]), "out": "faceless.mp4"})
     jobs = load_jobs(_jobs_file(tmp_path, rows))
     reports = []
-    runner = threading.Thread(target=lambda: reports.extend(run_batch(jobs, _options(cluster))))
+    runner = threading.Thread(target=lambda: reports.extend(run_batch(jobs, _options(cluster)).reports))
     runner.start()
     # Kill a worker process while it renders a segment (each warp job is one segment: mid-job).
     deadline, victim = time.monotonic() + 120, None
@@ -120,7 +120,7 @@ def test_tiny_diffusion_job_matches_the_single_process_render(tmp_path, cluster,
         "resolution": "64", "steps": "3", "max_frames": 5, "segment_frames": 2,
     }  # fmt: skip
     jobs = load_jobs(_jobs_file(tmp_path, [row]))
-    (report,) = run_batch(jobs, _options(cluster))
+    (report,) = run_batch(jobs, _options(cluster)).reports
     assert report.status == "done" and report.frames == 5 and report.segments == 3, report
     # The same job in this process, one thread like each worker, segment by segment.
     torch.set_num_threads(1)
@@ -167,7 +167,7 @@ def test_ctrl_c_then_rerun_recomputes_nothing_finished(tmp_path, cluster, clips)
         finished.setdefault((p.parent, int(p.name.split("_")[1]) // 5), []).append(p)
     finished = {k: v for k, v in finished.items() if len(v) == 5}
     assert finished, "no segment finished before the interrupt"
-    reports = run_batch(load_jobs(path), _options(cluster))
+    reports = run_batch(load_jobs(path), _options(cluster)).reports
     assert [r.status for r in reports] == ["done", "done"]
     assert sum(r.computed for r in reports) == 60 - 5 * len(finished)
     assert sum(r.segments_done for r in reports) == 12
