@@ -26,6 +26,7 @@ SIZE, FRAMES = "96", 40
 @pytest.fixture(scope="module")
 def cluster():
     pytest.importorskip("ray")
+    pytest.importorskip("psutil")  # comes with the diffusion extra (accelerate)
     from tests.realtime.batch.cluster import LocalCluster
 
     local = LocalCluster().start()
