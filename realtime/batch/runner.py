@@ -29,6 +29,8 @@ from realtime.batch.worker import BatchWorker, JobPlan, Outcome, renderer_key
 
 log = logging.getLogger(__name__)
 
+STARTUP_WAIT_SECONDS = 120.0  # then work starts on the workers that are up (the others join when placed)
+
 
 @dataclass(frozen=True, slots=True)
 class ClusterOptions:
@@ -88,7 +90,7 @@ class _Worker:
     handle: object
     key: tuple | None = None  # the renderer it holds (work needing the same one goes to it first)
     busy: bool = False
-    pid: int | None = None
+    started: object = None  # the ref of its first call: work goes only to workers that are up
 
 
 @dataclass(slots=True)
@@ -178,12 +180,16 @@ class _Scheduler:
             if self.state.queue:
                 count = worker_count(self.ray.cluster_resources(), self.options)
                 workers = [self._new_worker() for _ in range(count)]
-                self.ray.get([worker.handle.pid.remote() for worker in workers])
+                starts = [worker.started for worker in workers]
+                self.ray.wait(starts, num_returns=len(starts), timeout=STARTUP_WAIT_SECONDS)
             ready = time.perf_counter()
             while self.state.queue or self.running:
                 for worker in workers:
-                    if not worker.busy and self.state.queue:
+                    if not worker.busy and self.state.queue and self._is_up(worker):
                         self._start(self._next_item(worker), worker)
+                if not self.running:  # every worker is being replaced (a lost node): wait for one
+                    time.sleep(0.2)
+                    continue
                 done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=1.0)
                 for ref in done:
                     item, worker, submitted = self.running.pop(ref)
@@ -201,7 +207,13 @@ class _Scheduler:
 
     def _new_worker(self) -> _Worker:
         threads = max(1, math.floor(self.options.cpus_per_worker))
-        return _Worker(self.actor_class.remote(threads))
+        handle = self.actor_class.remote(threads)
+        return _Worker(handle, started=handle.pid.remote())
+
+    def _is_up(self, worker: _Worker) -> bool:
+        """Whether the worker's process is running (a replacement may wait for a free core or GPU)."""
+        ready, _ = self.ray.wait([worker.started], timeout=0)
+        return bool(ready)
 
     def _next_item(self, worker: _Worker) -> _Item:
         """The first queued item needing the renderer this worker holds, else the first item."""
