@@ -16,9 +16,10 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parents[3]
+# Ray 2.60 replaces a loopback --node-ip-address by the machine's own address (so other nodes can join):
+# the nodes register with this machine's interface address; the driver reaches the head on 127.0.0.1.
 NODE_OPTIONS = [
     "--num-cpus=1", "--num-gpus=0", "--disable-usage-stats", "--block", "--object-store-memory=80000000",
-    "--node-ip-address=127.0.0.1",
 ]  # fmt: skip
 
 
