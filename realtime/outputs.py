@@ -12,6 +12,8 @@ line naming the path and what to do:
   symlinks resolved, so a link keeps pointing at the new content.
 * :func:`check_output_folder` ``(folder, inputs=(), *, option="--out") -> Path``: the same for a command
   that writes several files into a folder (created when missing, if its parent is writable).
+* :func:`check_inputs` ``(named: Mapping[str, Path | None]) -> list[Path]``: every given input is an
+  existing file ("source image not found: x.jpg"); feed the result to ``check_output``.
 * :func:`output_path` ``(text) -> Path`` is the argparse ``type=`` for ``--out``: it refuses an empty name and
   a trailing separator (``Path("o/")`` would silently drop it) with argparse's own one-line usage error.
 * :func:`same_file` ``(a, b) -> bool``: whether two paths name one file (False when either is missing).
@@ -25,7 +27,9 @@ and reports frames in the temporary (``count_frames(path) -> int``, 0 for unplay
 ``NAME.partial.SUFFIX`` (:func:`partial_path`), else removed, and the exception gets a note saying which
 (``exc.__notes__``, printed on the same line by the CLI). An :class:`OSError` (ENOSPC, EIO...) escaping the
 block becomes a LivePuppetError naming the target: "cannot write out.mp4: no space left on device".
-``commit()`` / ``abandon(exc)`` do the same by hand for writers that are not a ``with`` block.
+:func:`one_line` ``(exc) -> str`` is its message and notes on one line;
+:func:`write_error` ``(target, exc) -> LivePuppetError`` builds that line (notes copied) for other writers.
+``commit()`` / ``abandon(exc, *, keep_partial=True)`` do the same by hand for writers that are not a ``with`` block.
 
 Small files: :func:`write_bytes_atomic` ``(target, data: bytes) -> Path`` and :func:`write_text_atomic`
 ``(target, text: str) -> Path`` (same guarantees, same errors).
@@ -41,7 +45,7 @@ import errno
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from engines.base import LivePuppetError
@@ -87,6 +91,20 @@ def _check_inputs(output: Path, inputs: Iterable[PathLike | None], option: str, 
             )
 
 
+def check_inputs(named: Mapping[str, PathLike | None]) -> list[Path]:
+    """Each given input (``{"source image": path, "--audio": None, ...}``) is an existing file; returns
+    them (None skipped) for :func:`check_output`'s ``inputs``."""
+    paths = []
+    for what, path in named.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if not path.is_file():
+            raise LivePuppetError(f"{what} {path} is a folder" if path.is_dir() else f"{what} not found: {path}")
+        paths.append(path)
+    return paths
+
+
 def output_path(text: str) -> Path:
     """argparse ``type=`` for an output file option: the raw text is checked before Path() drops a slash."""
     if not text.strip():
@@ -110,22 +128,38 @@ def check_output(
         raise LivePuppetError(f"{option} is empty; give a file name such as out{(suffixes or ('.mp4',))[0]}")
     if text.endswith(("/", os.sep)):
         raise LivePuppetError(f"{option} {text} names a folder; give a file name inside it")
-    path = Path(os.path.realpath(text))  # a symlink is written through, so it keeps pointing at the output
+    try:
+        path = Path(os.path.realpath(text))  # a symlink is written through: it keeps pointing at the output
+    except OSError as exc:
+        raise LivePuppetError(f"{option} {text}: {_reason(exc)}") from None
+    _check_name_length(path, option)
     _check_inputs(path, list(inputs), option, text)
     if path.is_dir():
         raise LivePuppetError(f"{option} {text} is a folder; give a file name inside it")
     if path.exists() and not path.is_file():
         raise LivePuppetError(f"{option} {text} is not a regular file (a device or special file)")
-    if suffixes is not None and path.suffix.lower() not in suffixes:
-        got = f"'{path.suffix}'" if path.suffix else "no suffix"
-        raise LivePuppetError(f"{option} {text}: cannot write {got}; use {_suffix_list(suffixes)}")
     folder = path.parent
     if not folder.exists():
         raise LivePuppetError(f"{option} {text}: the folder {folder} does not exist; create it first")
     if not folder.is_dir():
         raise LivePuppetError(f"{option} {text}: {_first_file_in(folder)} is a file, not a folder")
     _probe_writable(folder, option, text)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        got = f"'{path.suffix}' files" if path.suffix else "a file without a suffix"
+        raise LivePuppetError(f"{option} {text}: cannot write {got}; use {_suffix_list(suffixes)}")
     return path
+
+
+def _check_name_length(path: Path, option: str) -> None:
+    """A file name the file system cannot hold (most take 255 bytes) is refused before any work."""
+    longest = 255
+    try:
+        longest = os.pathconf(_first_file_in(path.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        pass
+    size = len(os.fsencode(path.name))
+    if size > longest:
+        raise LivePuppetError(f"{option}: the file name is too long ({size} bytes, at most {longest})")
 
 
 def check_output_folder(
@@ -166,6 +200,21 @@ def _reason(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+def write_error(target: PathLike, exc: BaseException) -> LivePuppetError:
+    """One line for a failed write: "cannot write TARGET: no space left on device", with ``exc``'s notes."""
+    reason = _reason(exc) if isinstance(exc, OSError) else str(exc)
+    error = LivePuppetError(f"cannot write {target}: {reason}")
+    for note in getattr(exc, "__notes__", ()):
+        error.add_note(note)
+    return error
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message followed by its notes, on one line ("cannot write o.mp4: no space left on
+    device; o.mp4 is untouched; the 40 frames written so far are in o.partial.mp4")."""
+    return "; ".join([str(exc) or type(exc).__name__, *map(str, getattr(exc, "__notes__", ()))]).replace("\n", " ")
+
+
 def partial_path(target: PathLike) -> Path:
     """Where a cut-short output is kept: ``out.mp4`` -> ``out.partial.mp4``."""
     target = Path(target)
@@ -176,7 +225,7 @@ def _create_beside(target: Path) -> Path:
     """A new empty hidden file in ``target``'s folder with its suffix; mode 0666 less the umask, like any
     file the user creates (mkstemp's 0600 would leave the output unreadable to others)."""
     for _ in range(100):
-        name = f"{_TEMPORARY_PREFIX}{target.stem}-{secrets.token_hex(4)}{target.suffix}"
+        name = f"{_TEMPORARY_PREFIX}{target.stem[:40]}-{secrets.token_hex(4)}{target.suffix}"
         path = target.parent / name
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -211,6 +260,8 @@ class AtomicOutput:
         self.count_frames = count_frames
         self.kept: Path | None = None  # the partial file kept by abandon(), if any
         self.done = False
+        if not self.target.parent.is_dir():
+            raise LivePuppetError(f"cannot write {self.target}: the folder {self.target.parent} does not exist")
         try:
             self.temporary = _create_beside(self.target)
         except OSError as exc:
@@ -237,18 +288,23 @@ class AtomicOutput:
             self._remove_temporary()
             self.done = True
             raise LivePuppetError(f"cannot write {self.target}: {_reason(exc)}") from None
+        except BaseException as exc:  # Ctrl-C or SIGTERM in the middle: the old file stays, or the new one
+            if self.temporary.exists():
+                self.abandon(exc)
+            self.done = True
+            raise
         self.done = True
         _fsync_folder(self.target.parent)
         return self.target
 
-    def abandon(self, exc: BaseException | None = None) -> Path | None:
-        """Leave the target untouched; keep the playable part as NAME.partial.SUFFIX (returned) or remove
-        it. With ``exc``, a note on it says what happened to the output."""
+    def abandon(self, exc: BaseException | None = None, *, keep_partial: bool = True) -> Path | None:
+        """Leave the target untouched; keep the playable part as NAME.partial.SUFFIX (returned) when
+        ``keep_partial``, else remove it. With ``exc``, a note on it says what happened to the output."""
         if self.done:
             return self.kept
         self.done = True
         frames = 0
-        if self.count_frames is not None and self.temporary.exists():
+        if keep_partial and self.count_frames is not None and self.temporary.exists():
             try:
                 frames = int(self.count_frames(self.temporary))
             except Exception:  # an unreadable partial is simply not kept
@@ -285,10 +341,7 @@ class AtomicOutput:
             return False
         self.abandon(exc)
         if isinstance(exc, OSError):
-            error = LivePuppetError(f"cannot write {self.target}: {_reason(exc)}")
-            for note in getattr(exc, "__notes__", ()):
-                error.add_note(note)
-            raise error from exc
+            raise write_error(self.target, exc) from exc
         return False
 
 

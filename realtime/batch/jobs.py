@@ -109,7 +109,7 @@ def parse_job(number: int, row: object, parser: argparse.ArgumentParser, folder:
     args = parser.parse_args(_argv(row, parser))
     for action in parser._actions:
         value = getattr(args, action.dest, None)
-        if action.type is Path and isinstance(value, Path) and not value.is_absolute():
+        if isinstance(value, Path) and not value.is_absolute():
             setattr(args, action.dest, folder / value)
     args.progress = False  # the batch has its own progress bar
     return BatchJob(number, args, _positive_int(segment_frames, "segment_frames"))

@@ -217,11 +217,10 @@ def build_window_renderer(args):
 
 def offline_job(args, segment_frames: int | None = None):
     """The :class:`~realtime.rerender.job.OfflineJob` the render arguments describe."""
+    from realtime.commands.render import check_paths
     from realtime.rerender.job import OfflineJob
 
-    for path, what in ((args.source, "source image"), (args.driving, "driving video")):
-        if not Path(path).is_file():
-            raise LivePuppetError(f"{what} not found: {path}")
+    check_paths(args)
     return OfflineJob(
         source=Path(args.source),
         driving=Path(args.driving),
