@@ -14,7 +14,7 @@ from realtime.outputs import VIDEO_SUFFIXES, check_inputs, check_output, output_
 log = logging.getLogger(__name__)
 
 MODES = ("engine", "diffusion", "video")
-OFFLINE_MODES_MODULE = "engines.offline.commands"
+OFFLINE_MODES_MODULE = "realtime.commands.rerender"
 
 
 def _offline_modes():
