@@ -3,7 +3,6 @@ and the stitching / retargeting MLPs) that loads the official checkpoints.
 
 Modules: ``blocks``, ``appearance``, ``motion``, ``warping``, ``generator``, ``retargeting`` (networks);
 ``layout``, ``checkpoints``, ``synthetic`` (weights); ``composition``, ``pipeline`` (per-frame maths);
-``crop``, ``transfer`` (host <-> device copies), ``renderer``, ``engine`` (the engine); ``commands``
-(``livepuppet models``).
-``engine``, ``layout``, ``synthetic``, ``crop`` and ``commands`` import without torch.
+``crop``, ``transfer`` (host <-> device copies), ``renderer``, ``engine`` (the engine).
+``engine``, ``layout``, ``synthetic`` and ``crop`` import without torch.
 """
