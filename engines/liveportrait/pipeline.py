@@ -59,6 +59,10 @@ class LivePortraitPipeline:
         self.autocast_dtype = autocast_dtype if device.type == "cuda" else None
         self.options = options or C.CompositionOptions()
         self.transfer = HostTransfer(device)
+        if device.type == "cpu":
+            # Denormal activations run ~10x slower on x86 (M on the synthetic weights: 1.1 s -> 0.09 s flushed);
+            # flushing them to zero changes only values below 1e-38. Process-wide, as torch offers it.
+            torch.set_flush_denormal(True)
 
     def autocast(self):
         if self.autocast_dtype is not None:

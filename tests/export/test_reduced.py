@@ -89,3 +89,22 @@ def test_bf16_pooling_matches_avg_pool3d(layout):
     out = pool_height_width(x.to(torch.bfloat16))
     assert out.dtype == torch.bfloat16 and out.shape == expected.shape
     torch.testing.assert_close(out.float(), expected, atol=1e-2, rtol=1e-2)
+
+
+@pytest.mark.parametrize("conv", [nn.Conv3d(14, 6, 3, padding=1), nn.Conv2d(18, 5, 3, padding=1, bias=False)])
+def test_channel_padded_conv_gives_the_same_result(conv):
+    from export.reduced import ChannelPaddedConv
+
+    x = torch.rand(1, conv.in_channels, *([6] * (conv.weight.dim() - 2)))
+    padded = ChannelPaddedConv(conv)
+    assert padded.weight.shape[0] == 16 and padded.weight.shape[1] in (16, 32)  # both padded to 16s
+    with torch.no_grad():
+        torch.testing.assert_close(padded(x), conv(x), atol=1e-5, rtol=1e-5)
+
+
+def test_islands_pad_ragged_convolutions():
+    from export.reduced import ChannelPaddedConv
+
+    reduced = reduce_module(Volume().eval(), ("body",))
+    assert isinstance(reduced.body.inner[0], ChannelPaddedConv)  # 4 input channels: padded
+    assert isinstance(reduced.head, nn.Conv2d)  # outside the island: untouched
