@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, positive_float, positive_int
+from realtime.commands.arguments import (
+    add_body_argument, add_engine_arguments, engine_options, positive_float, positive_int,
+)
 from realtime.demo_script import DURATION
 
 DEMO_FPS = 25.0
@@ -42,6 +44,7 @@ def register(subparsers) -> None:
         metavar="N",
         help="longest side of the output (default: 512, the portrait's own)",
     )
+    add_body_argument(parser, default="auto")
     parser.set_defaults(handler=run)
 
 
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.base import create_engine
     from engines.landmarks import neutral_points
+    from realtime.body_motion import body_tracking_wanted
     from realtime.demo_script import script_motions
     from engines.images import fit_longest_side
     from realtime.offline import FrameRenderer
@@ -60,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.size:
         portrait = fit_longest_side(portrait, args.size)
     face = find_portrait_face(portrait, name="the bundled astronaut portrait")
+    body = body_tracking_wanted(args.body, portrait)
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
@@ -67,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
         renderer = FrameRenderer(engine, state)
         height, width = state.image.shape[:2]
         with VideoWriter(args.out, (width, height), DEMO_FPS) as writer:
-            for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, args.seconds):
+            for timestamp, motion in script_motions(
+                neutral_points(face.landmarks), DEMO_FPS, args.seconds, body=body
+            ):
                 writer.write(renderer.render(motion, timestamp))
     finally:
         engine.close()

@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, positive_float, unit_float
+from realtime.commands.arguments import (
+    add_body_argument, add_engine_arguments, engine_options, positive_float, unit_float,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ def register(subparsers) -> None:
         metavar="DEVICE",
         help="lip sync from the microphone (optionally a device index or name)",
     )
+    add_body_argument(parser)
     add("--duration", type=positive_float, metavar="SECONDS", help="stop after this many seconds")
     parser.set_defaults(handler=run)
 
@@ -181,7 +184,7 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
         with LiveSession(
             portrait=args.source, engine=args.engine, options=options, open_source=open_source,
             sinks=build_sinks(args, controls), smoothing=args.smooth, modifiers=[*extra, *modifiers],
-            controls=controls, config=LiveConfig(fps=args.fps),
+            controls=controls, config=LiveConfig(fps=args.fps), body=args.body,
         ) as session:  # fmt: skip
             summary = session.run(args.duration)
     finally:
