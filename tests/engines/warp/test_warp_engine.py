@@ -1,11 +1,13 @@
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 
 from engines.base import Motion, create_engine
 from engines.landmarks import (
-    LEFT_EYE_UPPER, RIGHT_EYE_UPPER, euler_to_rotation, eye_openings, inter_ocular, mouth_opening,
+    LEFT_EYE_UPPER, RIGID, RIGHT_EYE_UPPER, euler_to_rotation, eye_openings, inter_ocular, mouth_opening,
+    neutral_points,
 )  # fmt: skip
 from engines.warp.engine import INNER_LOWER, WarpEngine
 from realtime.tracker import FaceTracker
@@ -32,17 +34,56 @@ def test_neutral_motion_returns_the_portrait(warp, astronaut):
     assert _psnr(out, image) > 38  # only the closed-lip sliver moves a little
 
 
-def test_background_outside_the_head_region_is_untouched(warp, astronaut):
+def test_nothing_outside_the_person_and_the_heads_path_changes(warp, astronaut):
     engine, state, neutral = warp
     image, _ = astronaut
     motion = dataclasses.replace(Motion.identity(neutral), rotation=euler_to_rotation(10, 25, 5), scale=1.05)
     out = engine.render(state, motion)
-    x0, y0, x1, y1 = state.region
-    outside = np.ones(image.shape[:2], bool)
+    x0, y0, x1, y1 = state.last_box  # where the moved head layer was drawn
+    person = cv2.dilate((state.layers.person > 0.05).astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    outside = ~person
     outside[y0:y1, x0:x1] = False
-    assert outside.any()
+    assert outside.mean() > 0.2
     np.testing.assert_array_equal(out[outside], image[outside])
     assert not np.array_equal(out[y0:y1, x0:x1], image[y0:y1, x0:x1])
+
+
+def test_a_tightly_framed_head_follows_large_moves_in_full(astronaut):
+    # A face filling most of the frame: the head layer moves as a whole (the image border is no anchor).
+    image, face = astronaut
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    pad = (x1 - x0) // 3
+    crop = np.ascontiguousarray(image[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad])
+    tight = _track(crop)
+    assert (tight.box[2] - tight.box[0]) > 0.55 * crop.shape[1]
+    engine = WarpEngine()
+    state = engine.prepare(crop, tight)
+    neutral = neutral_points(tight.landmarks)
+    iod = inter_ocular(tight.landmarks)
+    for translation, scale, roll in (((0.8, 0.0), 1.0, 0.0), ((0.0, 0.5), 1.0, 0.0), ((0.0, 0.0), 1.25, 0.0), ((0.0, 0.0), 1.0, 25.0)):
+        motion = dataclasses.replace(
+            Motion.identity(neutral), translation=np.array(translation, np.float32), scale=scale,
+            rotation=euler_to_rotation(0, 0, roll),
+        )  # fmt: skip
+        out = engine.render(state, motion).copy()
+        intended = state.retargeter.retarget(motion)[:, :2]
+        found = _track(out).landmarks[:, :2]
+        error = np.linalg.norm(found[RIGID] - intended[RIGID], axis=1).mean() / iod
+        moved = np.linalg.norm(intended[RIGID] - tight.landmarks[RIGID, :2], axis=1).mean() / iod
+        assert moved > 0.15 and error < 0.15 * moved, (translation, scale, roll, error, moved)
+        assert engine.jacobian_determinant(state).min() > 0
+
+
+def test_a_head_moved_away_uncovers_the_background_not_a_ghost(warp, astronaut):
+    engine, state, neutral = warp
+    image, face = astronaut
+    motion = dataclasses.replace(Motion.identity(neutral), translation=np.array([1.6, 0.0], np.float32))
+    out = engine.render(state, motion).copy()
+    # the subject's right temple, uncovered now: it shows the background plate, not the face
+    x, y = face.landmarks[234, :2].round().astype(int)
+    patch = (slice(y - 3, y + 4), slice(x - 12, x - 5))
+    assert np.abs(out[patch].astype(int) - state.layers.plate[patch]).mean() < 12
+    assert np.abs(out[patch].astype(int) - image[patch]).mean() > 25
 
 
 @pytest.mark.parametrize("yaw", [-45, -30, 30, 45])
