@@ -19,6 +19,7 @@ from engines.base import BodyMotion
 from engines.body import ARMS, HIPS, LEFT_SHOULDER, RIGHT_SHOULDER, SHOULDERS, Body, PoseReader, find_portrait_body
 from realtime.driver import fade_weight, one_euro_for
 from realtime.stages import TimedFrame
+from realtime.tracker import SETTLE_READS
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,11 @@ class BodyDriver:
         if body is None:
             self.frames_without_body += 1
         elif self._neutral is None and body.shows_shoulders:
+            # Read the neutral the way the frames after it will be read (see FaceTracker.settle): the
+            # first frame of a track is cropped around the detector's box, later ones around the previous
+            # pose, and the two crops place the same shoulders up to ~0.04 shoulder widths and 1° apart.
+            for _ in range(SETTLE_READS - 1):
+                body = self._reader.read(frame.image) or body
             self._neutral = body
             self._held[:] = 0.0
             self._last_seen[:] = -np.inf

@@ -1,19 +1,22 @@
-"""The body layer's warp: the portrait's shoulders, torso and arms moved by :class:`engines.base.BodyMotion`.
+"""The body layer's warp: the portrait's shoulders, torso and arms moved by :class:`engines.base.BodyMotion`,
+the neck joining them to the moving head.
 
-prepare (once per portrait): the portrait's visible body points become the controls: shoulders, hips (or,
-for a portrait cut off at the chest, two virtual hips below the shoulders), elbows and wrists it shows, and
-points along each bone so a bone moves as one piece. Arms the portrait does not show get no control: they
-are not invented.
+prepare (once per portrait, :meth:`BodyWarp.of_portrait`): the portrait's visible body points become the
+controls of a thin-plate spline over the image: shoulders, hips (or, for a portrait cut off at the chest,
+two virtual hips below the shoulders), the elbows and wrists it shows, and points along each bone so a
+bone moves as one piece. Arms the portrait does not show get no control: they are not invented. The
+controls are fixed per portrait, so the spline's evaluation matrix on a coarse grid is precomputed.
 
-backward_map (per frame):
+per frame (:meth:`BodyWarp.layer_map`):
  1. target controls = the portrait's points retargeted by the motion (:func:`engines.body.retarget_body`);
- 2. a thin-plate spline from the target controls back to the source controls, on a coarse grid over the
-    image (its controls move every frame, so it is fitted per frame: a (K+3)² solve, K ≈ 20);
- 3. fold-free: the spline is split into its affine part and the rest, and the rest is scaled down where the
-    Jacobian determinant would fall below ``fold_margin`` (:func:`engines.warp.field.fold_free_field`); if a
-    grid cell still inverts (the affine part itself mirrors, or a fold between grid points), the whole
-    motion is scaled down until none does: a bilinear map of upright convex cells never folds;
- 4. upsampled to a (H, W, 2) float32 map for ``cv2.remap`` (a buffer reused by the next call).
+ 2. the forward displacement on the grid: its affine part, plus the rest scaled down where the Jacobian
+    determinant would fall below ``fold_margin`` (:func:`engines.warp.field.fold_free_field`); if a grid
+    cell still inverts (the affine part itself mirrors), the whole motion shrinks until none does;
+ 3. each body pixel moves by the neck's share of the head's motion and the rest of the body's (the layer
+    engine's ``neck`` map: 1 just under the chin, 0 from the shoulders down), so the neck stretches from
+    the head to the torso without a seam;
+ 4. that blend is inverted on the grid by Newton steps (:func:`engines.warp.field.invert`, warm-started
+    from the last frame) and upsampled to a backward map (H, W, 2) float32 for the whole image.
 """
 
 from __future__ import annotations
@@ -24,16 +27,17 @@ import cv2
 import numpy as np
 
 from engines.base import BodyMotion
-from engines.body import ARMS, HIPS, LEFT_SHOULDER, RIGHT_SHOULDER, SHOULDERS, Body, retarget_body
-from engines.warp.field import TpsGrid, determinant, fold_free_field, grid_coordinates, inverted_cells, jacobian
+from engines.body import ARMS, HIPS, LEFT_SHOULDER, RIGHT_SHOULDER, SHOULDERS, Body, find_portrait_body, retarget_body
+from engines.warp.compose import Box, apply_affine, upsample
+from engines.warp.field import TpsGrid, fold_free_field, invert, inverted_cells
 
 SHRINK_STEPS = np.linspace(1.0, 0.0, 6)[1:]  # shares of the whole motion tried when a grid cell still inverts
 
 
 @dataclass(frozen=True, slots=True)
 class BodyWarpConfig:
-    grid_step: float = 16.0  # px between grid points at 512² (scales with the image)
-    fold_margin: float = 0.25  # the smallest Jacobian determinant allowed on the grid (pixels in between dip lower)
+    grid_step: float = 12.0  # px between the spline's grid points at 512² (scales with the image)
+    fold_margin: float = 0.25  # the smallest Jacobian determinant allowed on the grid
     regularisation: float = 1e-3
     bone_samples: int = 3  # extra controls along each bone (it moves as one piece)
     virtual_hip_depth: float = 1.3  # virtual hips this many shoulder widths below the shoulder line
@@ -47,27 +51,22 @@ def _bone_points(start: np.ndarray, end: np.ndarray, count: int) -> np.ndarray:
 
 
 class BodyWarp:
-    """Backward maps for one portrait's body layer. ``active`` is False when the portrait shows no
-    shoulders: then there is nothing to move and :meth:`backward_map` returns the identity."""
+    """Body-layer maps for one portrait. ``active`` is False when the portrait does not show both
+    shoulders: then there is nothing to move."""
 
     def __init__(self, body: Body | None, size: tuple[int, int], config: BodyWarpConfig = BodyWarpConfig()):
         self.config = config
         self.size = size  # (width, height)
         self.body = body
         self.active = body is not None and body.shows_shoulders
+        self.last_alpha = 1.0  # share of the non-affine motion the fold-free blend kept, last frame
+        self.last_map: np.ndarray | None = None  # (H, W, 2) the last backward map (diagnostics)
+        if not self.active:
+            return
         width, height = size
-        # The grid TpsGrid builds for this step (its own formula), so the fields line up with self._grid.
         self._step = config.grid_step * max(width, height) / 512.0
-        self._shape = (max(2, round(height / self._step)), max(2, round(width / self._step)))
-        self._spacing = (width / self._shape[1], height / self._shape[0])
-        gx, gy = np.meshgrid(grid_coordinates(self._shape[1], self._spacing[0]), grid_coordinates(self._shape[0], self._spacing[1]))
-        self._grid = np.stack([gx, gy], axis=-1)  # (ny, nx, 2) grid positions px
-        px, py = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        self._identity = np.stack([px, py], axis=-1)  # (H, W, 2)
-        self._map = self._identity.copy()
-        self.last_alpha = 1.0  # share of the non-affine motion kept by the fold-free blend, last frame
         self._virtual_hips = None
-        if self.active and not body.visible[HIPS].all():
+        if not body.visible[HIPS].all():
             # A portrait cut off at the chest: hips below the shoulder line, square to it.
             line = body.points[LEFT_SHOULDER] - body.points[RIGHT_SHOULDER]
             down = np.array([-line[1], line[0]], np.float32)
@@ -75,6 +74,16 @@ class BodyWarp:
             centre = body.points[SHOULDERS].mean(axis=0) + config.virtual_hip_depth * down
             spread = 0.5 * config.virtual_hip_spread * line
             self._virtual_hips = np.stack([centre + spread, centre - spread]).astype(np.float32)
+        self._source = self.controls(body.points)
+        self._spline = TpsGrid(self._source, size, self._step, config.regularisation)
+        self._grid = self._spline.points.reshape(*self._spline.shape, 2)  # (ny, nx, 2) px
+        self._last_grid_map: np.ndarray | None = None  # the last backward map on the grid (warm start)
+
+    @classmethod
+    def of_portrait(cls, image: np.ndarray, config: BodyWarpConfig = BodyWarpConfig()) -> "BodyWarp":
+        """The warp for the body MediaPipe pose finds in ``image`` (RGB uint8)."""
+        height, width = image.shape[:2]
+        return cls(find_portrait_body(image), (width, height), config)
 
     def controls(self, points: np.ndarray) -> np.ndarray:
         """The control positions (K, 2) for body points ``points`` (8, 2): the source's or retargeted."""
@@ -90,38 +99,44 @@ class BodyWarp:
                     parts += [points[child][None], _bone_points(points[parent], points[child], samples)]
         return np.concatenate(parts).astype(np.float32)
 
-    def backward_map(self, motion: BodyMotion | None) -> np.ndarray:
-        """(H, W, 2) float32: for each output pixel, where to read the body layer. Reused by the next call."""
-        if not self.active or motion is None:
-            np.copyto(self._map, self._identity)
-            self.last_alpha = 1.0
-            return self._map
-        # 1. Controls: where they are in the portrait and where the motion takes them.
-        source = self.controls(self.body.points)
+    def forward_field(self, motion: BodyMotion) -> np.ndarray:
+        """(ny, nx, 2) forward displacement of the body on the spline's grid, fold-free."""
         target = self.controls(retarget_body(self.body, motion))
-        # 2. Backward TPS (target -> source) on the grid, affine part split off.
-        displacement = source - target  # (K, 2)
-        spline = TpsGrid(target, self.size, self._step, self.config.regularisation)
-        affine = _affine_part(target, displacement)
-        base = self._grid @ affine[:, :2].T + affine[:, 2]  # (ny, nx, 2)
-        detail = spline.field(displacement - (target @ affine[:, :2].T + affine[:, 2]))  # (ny, nx, 2)
-        # 3. Fold-free blend of the rest.
-        field, self.last_alpha = fold_free_field(base, detail, self._spacing, self.config.fold_margin)
-        if _folds(self._grid + field):  # between grid points, or the affine part itself
+        displacement = target - self._source  # (K, 2)
+        affine = _affine_part(self._source, displacement)
+        base = apply_affine(affine, self._grid)  # (ny, nx, 2)
+        detail = self._spline.field(displacement - apply_affine(affine, self._source))
+        field, self.last_alpha = fold_free_field(base, detail, self._spline.spacing, self.config.fold_margin)
+        if _folds(self._grid + field):  # the affine part itself mirrors, or a fold between grid points
             for share in SHRINK_STEPS:
                 if not _folds(self._grid + share * field):
                     break
             field, self.last_alpha = share * field, self.last_alpha * share
-        # 4. Pixels.
-        width, height = self.size
-        cv2.resize(field, (width, height), dst=self._map, interpolation=cv2.INTER_LINEAR)
-        self._map += self._identity
-        return self._map
+        return field
 
-    def jacobian_determinant(self) -> np.ndarray:
-        """(H, W) Jacobian determinant of the last map (≤ 0 where it folds). Diagnostics, not the hot path."""
-        displacement = self._map - self._identity
-        return determinant(jacobian(displacement, (1.0, 1.0)))
+    def layer_map(
+        self, motion: BodyMotion, neck: np.ndarray | None = None, head: np.ndarray | None = None
+    ) -> tuple[Box, np.ndarray]:
+        """The body layer's backward map over the whole image: ``(box, (H, W, 2) float32)``, the map reused
+        by the next call.
+
+        ``neck`` (H, W) is the share of the head's motion ``head`` (2×3 affine, px) each body pixel takes;
+        the rest takes the body's motion. Without them the map is the body's motion alone."""
+        width, height = self.size
+        field = self.forward_field(motion)
+        if neck is not None:
+            share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[..., None]
+            field = share * (apply_affine(head, self._grid) - self._grid) + (1.0 - share) * field
+            if _folds(self._grid + field):  # the neck squeezed between a head and a torso moving apart
+                for scale in SHRINK_STEPS:
+                    if not _folds(self._grid + scale * field):
+                        break
+                field = scale * field
+        backward = invert(field, self._spline.spacing, start=self._last_grid_map)
+        self._last_grid_map = backward
+        box = (0, 0, width, height)
+        self.last_map = upsample(backward, self._grid, box)
+        return box, self.last_map
 
 
 def _folds(grid_map: np.ndarray) -> bool:

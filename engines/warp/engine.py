@@ -36,6 +36,7 @@ from engines.landmarks import (
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import apply_affine, blend_over, head_map, moved_box, neck_map, union, warp_layer
+from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, eye_texture, paint_eye
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
@@ -97,6 +98,7 @@ class WarpState(SourceState):
     last_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where ``last_map`` lies in the image
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
+    body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
 
 
 class WarpEngine:
@@ -217,6 +219,10 @@ class WarpEngine:
         np.copyto(frame, state.layers.static)
         neck_box = union(state.neck_box, moved_box(head, state.neck_box, 2.0, (width, height)))
         body_map = neck_map(state.layers.neck, head, neck_box, 2 * state.grid.spacing[0])
+        if motion.body is not None:  # upper body (engines/warp/body.py): the whole body layer moves
+            state.body = state.body or BodyWarp.of_portrait(state.image)
+            if state.body.active:
+                neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, head)
         body = warp_layer(state.layers.body, body_map)
         nx0, ny0, nx1, ny1 = neck_box
         blend_over(frame[ny0:ny1, nx0:nx1], body, state.layers.plate[ny0:ny1, nx0:nx1])

@@ -68,21 +68,20 @@ def test_retargeting_keeps_the_portraits_proportions():
 
 
 class FakeReader:
-    """Hands out prepared bodies, one per read."""
+    """The prepared body of each frame (its index is the image's value; see ``run``), however often read."""
 
     def __init__(self, bodies):
         self.bodies = list(bodies)
 
     def read(self, rgb):
-        return self.bodies.pop(0)
+        return self.bodies[int(rgb[0, 0, 0])]
 
     def close(self):
         pass
 
 
 def run(driver: BodyDriver, count: int, fps: float = 10.0) -> list[BodyMotion | None]:
-    blank = np.zeros((4, 4, 3), np.uint8)
-    return [driver.update(TimedFrame(blank, index / fps, index)) for index in range(count)]
+    return [driver.update(TimedFrame(np.full((1, 1, 3), index, np.uint8), index / fps, index)) for index in range(count)]
 
 
 def test_an_arm_that_leaves_the_frame_holds_then_eases_back():

@@ -35,19 +35,30 @@ def read_at(backward: np.ndarray, point: np.ndarray) -> np.ndarray:
     return (1 - fy) * top + fy * bottom
 
 
+def backward_map(warp: BodyWarp, motion: BodyMotion) -> np.ndarray:
+    box, backward = warp.layer_map(motion)
+    assert box == (0, 0, *SIZE)
+    return backward
+
+
+def determinant(backward: np.ndarray) -> np.ndarray:
+    dmx_dy, dmx_dx = np.gradient(backward[..., 0])
+    dmy_dy, dmy_dx = np.gradient(backward[..., 1])
+    return dmx_dx * dmy_dy - dmx_dy * dmy_dx
+
+
 def test_no_motion_is_the_identity():
     warp = BodyWarp(half_body(arms=True), SIZE)
-    identity = warp.backward_map(None).copy()
     ys, xs = np.mgrid[0 : SIZE[1], 0 : SIZE[0]]
-    np.testing.assert_array_equal(identity[..., 0], xs)
-    np.testing.assert_allclose(warp.backward_map(BodyMotion()), identity, atol=1e-3)
+    identity = np.stack([xs, ys], axis=-1)
+    np.testing.assert_allclose(backward_map(warp, BodyMotion()), identity, atol=1e-3)
 
 
 def test_shoulders_land_where_the_motion_puts_them():
     body = half_body(arms=False)
     warp = BodyWarp(body, SIZE)
     motion = BodyMotion(roll=np.radians(9.0), shift=np.array([0.08, -0.1], np.float32), width=0.93)
-    backward = warp.backward_map(motion)
+    backward = backward_map(warp, motion)
     target = retarget_body(body, motion)
     # The shoulder centre moved by the shift in the portrait's shoulder widths (200 px), the line turned.
     np.testing.assert_allclose(target[[0, 1]].mean(axis=0), (240 + 16, 260 - 20), atol=1e-3)
@@ -55,14 +66,14 @@ def test_shoulders_land_where_the_motion_puts_them():
     assert np.degrees(np.arctan2(line[1], line[0])) == pytest.approx(9.0, abs=1e-3)
     for index in (LEFT_SHOULDER, RIGHT_SHOULDER):
         np.testing.assert_allclose(read_at(backward, target[index]), body.points[index], atol=1.0)
-    assert warp.jacobian_determinant().min() > 0
+    assert determinant(backward).min() > 0
 
 
 def test_a_visible_arm_turns_about_its_shoulder():
     body = half_body(arms=True)
     warp = BodyWarp(body, SIZE)
     angles = np.array([[np.radians(-30.0), 0.0], [0.0, 0.0]], np.float32)  # left upper arm swings out
-    backward = warp.backward_map(BodyMotion(arm_angles=angles))
+    backward = backward_map(warp, BodyMotion(arm_angles=angles))
     target = retarget_body(body, BodyMotion(arm_angles=angles))
     bone = body.points[LEFT_ELBOW] - body.points[LEFT_SHOULDER]
     assert np.linalg.norm(target[LEFT_ELBOW] - target[LEFT_SHOULDER]) == pytest.approx(np.linalg.norm(bone), rel=1e-4)
@@ -72,44 +83,42 @@ def test_a_visible_arm_turns_about_its_shoulder():
 def test_arms_the_portrait_hides_are_not_invented():
     body = half_body(arms=False)
     warp = BodyWarp(body, SIZE)
-    still = warp.backward_map(BodyMotion()).copy()
-    swung = warp.backward_map(BodyMotion(arm_angles=np.full((2, 2), np.radians(40.0), np.float32)))
+    still = backward_map(warp, BodyMotion()).copy()
+    swung = backward_map(warp, BodyMotion(arm_angles=np.full((2, 2), np.radians(40.0), np.float32)))
     np.testing.assert_allclose(swung, still, atol=1e-3)
 
 
 def test_large_motions_never_fold():
+    """Random motions over the range a person makes: shoulder roll ±14°, shifts of a quarter shoulder
+    width, the shoulders ±20 % wide, arm bones turning ±70° and foreshortened to 70 %."""
     warp = BodyWarp(half_body(arms=True), SIZE)
     rng = np.random.default_rng(3)
     for _ in range(12):
         motion = BodyMotion(
-            roll=float(rng.uniform(-0.6, 0.6)), shift=rng.uniform(-0.5, 0.5, 2).astype(np.float32),
-            width=float(rng.uniform(0.5, 1.5)), hip_shift=rng.uniform(-0.3, 0.3, 2).astype(np.float32),
-            arm_angles=rng.uniform(-2.5, 2.5, (2, 2)).astype(np.float32),
-            arm_lengths=rng.uniform(0.4, 1.3, (2, 2)).astype(np.float32),
+            roll=float(rng.uniform(-0.25, 0.25)), shift=rng.uniform(-0.25, 0.25, 2).astype(np.float32),
+            width=float(rng.uniform(0.8, 1.2)), hip_shift=rng.uniform(-0.15, 0.15, 2).astype(np.float32),
+            arm_angles=rng.uniform(-1.2, 1.2, (2, 2)).astype(np.float32),
+            arm_lengths=rng.uniform(0.7, 1.2, (2, 2)).astype(np.float32),
         )  # fmt: skip
-        warp.backward_map(motion)
-        assert warp.jacobian_determinant()[2:-2, 2:-2].min() > 0
+        assert determinant(backward_map(warp, motion)).min() > 0
 
 
-def test_a_portrait_without_shoulders_stays_still():
+def test_a_portrait_without_shoulders_has_nothing_to_move():
     body = half_body(arms=True)
     hidden = Body(points=body.points, visible=np.zeros(8, bool), image_size=SIZE)
     for portrait in (hidden, None):
-        warp = BodyWarp(portrait, SIZE)
-        assert not warp.active
-        moved = warp.backward_map(BodyMotion(shift=np.array([0.3, 0.0], np.float32)))
-        np.testing.assert_allclose(moved, warp.backward_map(None))
+        assert not BodyWarp(portrait, SIZE).active
 
 
 def test_wrist_follows_its_forearm():
     points = half_body(arms=True).points.copy()
     visible = np.zeros(8, bool)
     visible[[LEFT_SHOULDER, RIGHT_SHOULDER, RIGHT_ELBOW, RIGHT_WRIST]] = True
-    points[RIGHT_WRIST] = (100, 380)
+    points[RIGHT_ELBOW], points[RIGHT_WRIST] = (120, 330), (60, 390)
     body = Body(points=points, visible=visible, image_size=SIZE)
     angles = np.array([[0.0, 0.0], [0.0, np.radians(50.0)]], np.float32)
     target = retarget_body(body, BodyMotion(arm_angles=angles))
     np.testing.assert_allclose(target[RIGHT_ELBOW], points[RIGHT_ELBOW])  # the upper arm stays
-    backward = BodyWarp(body, SIZE).backward_map(BodyMotion(arm_angles=angles))
+    backward = backward_map(BodyWarp(body, SIZE), BodyMotion(arm_angles=angles))
     np.testing.assert_allclose(read_at(backward, target[RIGHT_WRIST]), points[RIGHT_WRIST], atol=1.5)
     assert not np.allclose(target[RIGHT_WRIST], points[RIGHT_WRIST], atol=5)
