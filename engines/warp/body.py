@@ -14,7 +14,8 @@ per frame (:meth:`BodyWarp.layer_map`):
     cell still inverts (the affine part itself mirrors), the whole motion shrinks until none does;
  3. each body pixel moves by the neck's share of the head's motion and the rest of the body's (the layer
     engine's ``neck`` map: 1 just under the chin, 0 from the shoulders down), so the neck stretches from
-    the head to the torso without a seam;
+    the head to the torso without a seam; where a head and a torso moving apart would squeeze the neck
+    into a fold, its pull towards the head is lowered there only (the same fold-free blend);
  4. that blend is inverted on the grid by Newton steps (:func:`engines.warp.field.invert`, warm-started
     from the last frame) and upsampled to a backward map (H, W, 2) float32 for the whole image.
 """
@@ -125,9 +126,13 @@ class BodyWarp:
         width, height = self.size
         field = self.forward_field(motion)
         if neck is not None:
-            share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[..., None]
-            field = share * (apply_affine(head, self._grid) - self._grid) + (1.0 - share) * field
-            if _folds(self._grid + field):  # the neck squeezed between a head and a torso moving apart
+            # The neck's pull towards the head, softened over a grid cell; where a head and a torso moving
+            # apart would squeeze it into a fold, the pull gives way there (the head layer covers most of it).
+            share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            share = cv2.GaussianBlur(share, (0, 0), 1.0)[..., None]
+            pull = share * (apply_affine(head, self._grid) - self._grid - field)
+            field, _ = fold_free_field(field, pull, self._spline.spacing, self.config.fold_margin)
+            if _folds(self._grid + field):  # what the smooth give-way left
                 for scale in SHRINK_STEPS:
                     if not _folds(self._grid + scale * field):
                         break

@@ -1,3 +1,6 @@
+import dataclasses
+
+import cv2
 import numpy as np
 import pytest
 
@@ -122,3 +125,34 @@ def test_wrist_follows_its_forearm():
     backward = backward_map(BodyWarp(body, SIZE), BodyMotion(arm_angles=angles))
     np.testing.assert_allclose(read_at(backward, target[RIGHT_WRIST]), points[RIGHT_WRIST], atol=1.5)
     assert not np.allclose(target[RIGHT_WRIST], points[RIGHT_WRIST], atol=5)
+
+
+def test_the_engine_moves_the_body_layer_and_keeps_the_background(astronaut):
+    from engines.base import EngineOptions, Motion
+    from engines.landmarks import neutral_points
+    from engines.warp.engine import WarpEngine
+
+    image, face = astronaut
+    engine = WarpEngine(EngineOptions())
+    state = engine.prepare(image, face)
+    still = Motion.identity(neutral_points(face.landmarks))
+    step = np.array([0.1, 0.0], np.float32)
+    lean = BodyMotion(shift=step, hip_shift=step)  # the whole torso steps aside
+    off = engine.render(state, still).copy()
+    on = engine.render(state, dataclasses.replace(still, body=lean)).copy()
+    body = state.body.body
+    assert state.body.active
+    # The chest below each shoulder (clear of the neck) appears a tenth of a shoulder width to the right.
+    step = round(0.1 * body.shoulder_width)
+    chest = body.points[[LEFT_SHOULDER, RIGHT_SHOULDER]] + (0.0, 0.4 * body.shoulder_width)
+    for x, y in np.round(chest).astype(int):
+        source = image[y - 12 : y + 12, x - 12 : x + 12].astype(np.float32)
+        moved = on[y - 12 : y + 12, x - 12 + step : x + 12 + step].astype(np.float32)
+        stayed = on[y - 12 : y + 12, x - 12 : x + 12].astype(np.float32)
+        assert np.abs(moved - source).mean() < 0.5 * np.abs(stayed - source).mean()
+    # Without body motion the body stays; far from the person the background is the portrait's own.
+    person = state.layers.person > 0.05
+    far = ~cv2.dilate(person.astype(np.uint8), np.ones((61, 61), np.uint8)).astype(bool)
+    assert far.sum() > 5000
+    np.testing.assert_array_equal(on[far], image[far])
+    np.testing.assert_array_equal(off[far], image[far])
