@@ -125,3 +125,26 @@ def test_seen_hips_carry_their_own_shift():
     body.points[HIPS] += (10.0, 0.0)
     motion = run(BodyDriver(reader=FakeReader([neutral, body])), 2)[1]
     np.testing.assert_allclose(motion.hip_shift, (0.05, 0.0), atol=1e-5)
+
+
+def test_the_motion_driver_carries_the_body_of_a_half_body_video(data_dir):
+    from realtime.driver import DriverConfig, MotionDriver
+    from realtime.video_io import VideoReader
+
+    path = data_dir.parent / "dev_media" / "driving" / "t04_speech_man_webcam_home.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    face_only, with_body = MotionDriver(), MotionDriver(DriverConfig(body=True))
+    try:
+        with VideoReader(path) as reader:
+            frames = [frame for frame, _ in zip(reader, range(8))]
+        plain = [face_only.update(frame) for frame in frames]
+        motions = [with_body.update(frame) for frame in frames]
+    finally:
+        face_only.close()
+        with_body.close()
+    assert all(m.body is None for m in plain)
+    assert all(m.body is not None for m in motions)
+    first = motions[0].body  # the neutral itself, read from the settled crop
+    assert abs(first.roll) < 1e-6 and np.abs(first.shift).max() < 1e-6
+    assert max(abs(m.body.roll) for m in motions) < np.radians(5)  # a person talking: small, not noise
