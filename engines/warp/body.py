@@ -3,7 +3,8 @@ the neck joining them to the moving head.
 
 prepare (once per portrait, :meth:`BodyWarp.of_portrait`): the portrait's visible body points become the
 controls of a thin-plate spline over the image: shoulders, hips (or, for a portrait cut off at the chest,
-two virtual hips below the shoulders), the elbows and wrists it shows, and points along each bone so a
+two virtual hips below the shoulders, at most at the frame's edge, which they never lift off), the elbows
+and wrists it shows, and points along each bone so a
 bone moves as one piece. Arms the portrait does not show get no control: they are not invented. The
 controls are fixed per portrait, so the spline's evaluation matrix on a coarse grid is precomputed.
 
@@ -39,10 +40,12 @@ SHRINK_STEPS = np.linspace(1.0, 0.0, 6)[1:]  # shares of the whole motion tried 
 class BodyWarpConfig:
     grid_step: float = 12.0  # px between the spline's grid points at 512² (scales with the image)
     fold_margin: float = 0.25  # the smallest Jacobian determinant allowed on the grid
-    regularisation: float = 1e-3
+    regularisation: float = 1e-5
     bone_samples: int = 3  # extra controls along each bone (it moves as one piece)
     virtual_hip_depth: float = 1.3  # virtual hips this many shoulder widths below the shoulder line
     virtual_hip_spread: float = 0.8  # ...and this share of the shoulder width apart
+    neck_rise: float = 0.3  # the neck's base rises by this share of a shrug
+    edge_points: int = 4  # controls on each frame edge that cuts the body (left, right, bottom)
 
 
 def _bone_points(start: np.ndarray, end: np.ndarray, count: int) -> np.ndarray:
@@ -74,7 +77,23 @@ class BodyWarp:
             down = down if down[1] >= 0 else -down
             centre = body.points[SHOULDERS].mean(axis=0) + config.virtual_hip_depth * down
             spread = 0.5 * config.virtual_hip_spread * line
-            self._virtual_hips = np.stack([centre + spread, centre - spread]).astype(np.float32)
+            hips = np.stack([centre + spread, centre - spread]).astype(np.float32)
+            # No lower than the frame's bottom edge, where the portrait cuts the body: nothing below it is
+            # known, so the cut never moves up (a shrug stretches the chest instead of tearing the cut).
+            hips[:, 1] = np.minimum(hips[:, 1], size[1] - 1)
+            self._virtual_hips = hips
+        # Points on the frame's left, right and bottom edges below the shoulder line, where a portrait
+        # cuts the body: they follow the hips but never move inwards (nothing beyond the frame is known).
+        top = float(min(body.points[SHOULDERS, 1].max(), height - 1))
+        ys = np.linspace(top, height - 1, config.edge_points, dtype=np.float32)
+        xs = np.linspace(0, width - 1, config.edge_points + 2, dtype=np.float32)[1:-1]
+        self._edges = np.concatenate([
+            np.stack([np.zeros_like(ys), ys], 1), np.stack([np.full_like(ys, width - 1), ys], 1),
+            np.stack([xs, np.full_like(xs, height - 1)], 1),
+        ])  # fmt: skip
+        self._outward = np.concatenate([
+            np.tile([[-1, 0]], (len(ys), 1)), np.tile([[1, 0]], (len(ys), 1)), np.tile([[0, 1]], (len(xs), 1)),
+        ]).astype(np.float32)  # fmt: skip
         self._source = self.controls(body.points)
         self._spline = TpsGrid(self._source, size, self._step, config.regularisation)
         self._grid = self._spline.points.reshape(*self._spline.shape, 2)  # (ny, nx, 2) px
@@ -89,11 +108,20 @@ class BodyWarp:
     def controls(self, points: np.ndarray) -> np.ndarray:
         """The control positions (K, 2) for body points ``points`` (8, 2): the source's or retargeted."""
         body, samples = self.body, self.config.bone_samples
-        shoulders = points[SHOULDERS]
-        hips = points[HIPS]
-        if self._virtual_hips is not None:  # they move as the (unseen) hips would
-            hips = self._virtual_hips + (points[HIPS] - body.points[HIPS]).mean(axis=0)
-        parts = [shoulders, hips, _bone_points(shoulders[0], shoulders[1], samples)]
+        shoulders, hips = points[SHOULDERS], points[HIPS]
+        hip_shift = (points[HIPS] - body.points[HIPS]).mean(axis=0)
+        if self._virtual_hips is not None:  # they move as the (unseen) hips would, never up from the cut
+            hips = self._virtual_hips + (hip_shift[0], max(float(hip_shift[1]), 0.0))
+        # The neck's base, between the shoulders: a lean carries it along, a shrug lifts the shoulders
+        # round it (it rises by ``neck_rise`` of the shoulders' rise over the hips).
+        centre = body.points[SHOULDERS].mean(axis=0)
+        centre_shift = shoulders.mean(axis=0) - centre
+        rise = centre_shift[1] - hip_shift[1]
+        neck_base = centre + centre_shift - (0.0, (1.0 - self.config.neck_rise) * rise)
+        edge_shift = np.tile(hip_shift, (len(self._edges), 1))
+        inward = (edge_shift * self._outward).sum(axis=1, keepdims=True)  # < 0: moving into the frame
+        edges = self._edges + edge_shift - np.minimum(inward, 0.0) * self._outward
+        parts = [shoulders, hips, neck_base[None].astype(np.float32), edges]
         for bones in ARMS:
             for parent, child in bones:
                 if body.visible[parent] and body.visible[child]:
@@ -125,18 +153,9 @@ class BodyWarp:
         the rest takes the body's motion. Without them the map is the body's motion alone."""
         width, height = self.size
         field = self.forward_field(motion)
-        if neck is not None:
-            # The neck's pull towards the head, softened over a grid cell; where a head and a torso moving
-            # apart would squeeze it into a fold, the pull gives way there (the head layer covers most of it).
+        if neck is not None:  # the neck's pull towards the head
             share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            share = cv2.GaussianBlur(share, (0, 0), 1.0)[..., None]
-            pull = share * (apply_affine(head, self._grid) - self._grid - field)
-            field, _ = fold_free_field(field, pull, self._spline.spacing, self.config.fold_margin)
-            if _folds(self._grid + field):  # what the smooth give-way left
-                for scale in SHRINK_STEPS:
-                    if not _folds(self._grid + scale * field):
-                        break
-                field = scale * field
+            field = field + share[..., None] * (apply_affine(head, self._grid) - self._grid - field)
         backward = invert(field, self._spline.spacing, start=self._last_grid_map)
         self._last_grid_map = backward
         box = (0, 0, width, height)

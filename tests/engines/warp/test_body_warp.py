@@ -117,7 +117,7 @@ def test_wrist_follows_its_forearm():
     points = half_body(arms=True).points.copy()
     visible = np.zeros(8, bool)
     visible[[LEFT_SHOULDER, RIGHT_SHOULDER, RIGHT_ELBOW, RIGHT_WRIST]] = True
-    points[RIGHT_ELBOW], points[RIGHT_WRIST] = (120, 330), (60, 390)
+    points[RIGHT_ELBOW], points[RIGHT_WRIST] = (130, 320), (90, 360)  # well inside the frame
     body = Body(points=points, visible=visible, image_size=SIZE)
     angles = np.array([[0.0, 0.0], [0.0, np.radians(50.0)]], np.float32)
     target = retarget_body(body, BodyMotion(arm_angles=angles))
