@@ -11,6 +11,7 @@ over ``ease_seconds``, while the parts still seen go on moving.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,9 @@ class BodyDriverConfig:
     # Hips out of view (a chest-high frame): they follow this share of the shoulders' shift, so a lean
     # bends the torso while a sideways step still carries it.
     hip_follow: float = 0.3
+    # Live: pose tracking on its own thread ("pose"), so it never holds up the face path; the body then
+    # trails the face by one pose inference. Offline renders keep it in step (deterministic).
+    background: bool = False
 
 
 def _angle(vector: np.ndarray) -> float:
@@ -96,7 +100,9 @@ class BodyDriver:
 
     def __init__(self, config: BodyDriverConfig = BodyDriverConfig(), reader: PoseReader | None = None):
         self.config = config
-        self._reader = reader or PoseReader(static_image=False)
+        if reader is None:
+            reader = BackgroundPoseReader() if config.background else PoseReader(static_image=False)
+        self._reader = reader
         self._owns_reader = reader is None
         self._filter = one_euro_for(config.smoothing)
         self._neutral: Body | None = None
@@ -142,6 +148,48 @@ class BodyDriver:
     def close(self) -> None:
         if self._owns_reader:
             self._reader.close()
+
+
+class BackgroundPoseReader:
+    """A tracking-mode :class:`PoseReader` on its own thread "pose": ``read(rgb)`` hands the frame over
+    (newest wins) and returns the newest body found so far, of an earlier frame (None before the first).
+    The first frame is read until the tracking crop settles (see :meth:`BodyDriver.update`)."""
+
+    def __init__(self, reader: PoseReader | None = None):
+        from realtime.live.slots import LatestSlot  # the live loop's mailbox (not needed offline)
+
+        self._reader = reader or PoseReader(static_image=False)
+        self._frames = LatestSlot("pose")
+        self._latest: Body | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pose", daemon=True)
+        self._thread.start()
+
+    def read(self, rgb: np.ndarray) -> Body | None:
+        self._frames.put(rgb)
+        with self._lock:
+            return self._latest
+
+    def _run(self) -> None:
+        reads = SETTLE_READS
+        while not self._stop.is_set():
+            image = self._frames.get(timeout=0.1)
+            if image is None:
+                continue
+            body = None
+            for _ in range(reads):
+                body = self._reader.read(image)
+            if body is not None:
+                reads = 1
+            with self._lock:
+                self._latest = body
+
+    def close(self) -> None:
+        self._stop.set()
+        self._frames.close()
+        self._thread.join(timeout=2.0)
+        self._reader.close()
 
 
 def body_tracking_wanted(mode: str, portrait: np.ndarray) -> bool:

@@ -27,6 +27,7 @@ class DriverConfig:
     ease_seconds: float = 0.5  # then ease back to neutral over this long
     max_faces: int = 2  # faces MediaPipe looks for (one is picked consistently)
     body: bool = False  # also track the upper body (Motion.body; see realtime/body_motion.py)
+    body_in_background: bool = False  # ...on its own thread (live), the body one pose inference behind
 
 
 def one_euro_for(smoothing: float) -> OneEuroFilter | None:
@@ -158,4 +159,4 @@ def _body_driver(config: DriverConfig):
         return None
     from realtime.body_motion import BodyDriver, BodyDriverConfig
 
-    return BodyDriver(BodyDriverConfig(smoothing=config.smoothing))
+    return BodyDriver(BodyDriverConfig(smoothing=config.smoothing, background=config.body_in_background))

@@ -63,7 +63,7 @@ class LiveSession:
             self.engine = create_engine(engine, options)
             self.state = self.engine.prepare(image, face)
             tracks_body = body_tracking_wanted(body, image)
-            self.driver = MotionDriver(DriverConfig(smoothing=smoothing, body=tracks_body))
+            self.driver = MotionDriver(DriverConfig(smoothing=smoothing, body=tracks_body, body_in_background=True))
         except BaseException:
             self.close()
             raise

@@ -148,3 +148,40 @@ def test_the_motion_driver_carries_the_body_of_a_half_body_video(data_dir):
     first = motions[0].body  # the neutral itself, read from the settled crop
     assert abs(first.roll) < 1e-6 and np.abs(first.shift).max() < 1e-6
     assert max(abs(m.body.roll) for m in motions) < np.radians(5)  # a person talking: small, not noise
+
+
+def test_background_reader_hands_back_the_newest_body_without_waiting():
+    import threading
+    import time
+
+    from realtime.body_motion import SETTLE_READS, BackgroundPoseReader
+
+    neutral = driver_body()
+    seen = []
+    busy, release = threading.Event(), threading.Event()
+
+    class SlowReader(FakeReader):
+        def read(self, rgb):
+            busy.set()
+            release.wait(2.0)  # the pose model "thinks" until released
+            seen.append(int(rgb[0, 0, 0]))
+            return super().read(rgb)
+
+    reader = BackgroundPoseReader(SlowReader([neutral, moved(neutral, 0.0, (20.0, 0.0), 1.0)]))
+    try:
+        frame = lambda index: np.full((1, 1, 3), index, np.uint8)  # noqa: E731
+        started = time.perf_counter()
+        assert reader.read(frame(0)) is None  # nothing read yet, and no waiting for it
+        assert time.perf_counter() - started < 0.5
+        assert busy.wait(2.0)  # the pose thread has taken frame 0
+        release.set()
+        deadline = time.perf_counter() + 2.0
+        while reader.read(frame(1)) is None and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        while seen.count(1) == 0 and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        assert seen[:SETTLE_READS] == [0] * SETTLE_READS  # the first frame is read until it settles
+        assert reader.read(frame(1)).points[0, 0] == pytest.approx(neutral.points[0, 0] + 20.0)
+    finally:
+        reader.close()
