@@ -15,8 +15,9 @@ per frame (:meth:`BodyWarp.layer_map`):
     cell still inverts (the affine part itself mirrors), the whole motion shrinks until none does;
  3. each body pixel moves by the neck's share of the head's motion and the rest of the body's (the layer
     engine's ``neck`` map: 1 just under the chin, 0 from the shoulders down), so the neck stretches from
-    the head to the torso without a seam; where a head and a torso moving apart would squeeze the neck
-    into a fold, its pull towards the head is lowered there only (the same fold-free blend);
+    the head to the torso without a seam. That pull is not damped where it squeezes (as in the layer
+    engine's own neck map): damping it tore long hair at the head's cut, and the inversion smooths away
+    the few cells it inverts, mostly at the hair's outer edge, where the layer is transparent;
  4. that blend is inverted on the grid by Newton steps (:func:`engines.warp.field.invert`, warm-started
     from the last frame) and upsampled to a backward map (H, W, 2) float32 for the whole image.
 """
