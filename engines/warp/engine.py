@@ -31,13 +31,13 @@ from engines.images import fit_longest_side
 from engines.landmarks import (
     FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
-    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, mouth_opening, rotation_to_euler,
+    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, eye_openings, mouth_opening, rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import apply_affine, blend_over, head_map, moved_box, neck_map, union, warp_layer
 from engines.warp.body import BodyWarp
-from engines.warp.eyes import EyeTexture, eye_texture, paint_eye
+from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
@@ -61,7 +61,7 @@ EYES = (
 @dataclass(frozen=True, slots=True)
 class WarpConfig:
     grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
-    head_pad: float = 0.12  # the head's warp grid reaches this many face sizes beyond the head layer
+    region_scale: float = 2.3  # side of the non-rigid warp's square / face size (beyond it the head is rigid)
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, taking...
     ring_follow: float = 0.35  # ...this share of the face's non-rigid (affine) motion (hair hangs)
     regularisation: float = 1e-4
@@ -71,13 +71,15 @@ class WarpConfig:
     # beyond the source's own is painted instead of stretching a thin gap.
     closed_mouth: float = 0.2
     min_eye_gap: float = 0.06  # lids keep at least this fraction of the eye width apart
+    closed_eye: float = 0.1  # a portrait eye opened less than this (lid gap / eye width) is drawn open
     layers: LayerConfig = field(default_factory=LayerConfig)
 
 
 @dataclass(slots=True)
 class WarpState(SourceState):
     layers: PortraitLayers | None = None
-    head_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the head layer's grid box, image px
+    grid_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the non-rigid warp's grid, image px
+    head_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the head layer's box, image px
     neck_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer moves with the head
     controls: np.ndarray = field(default_factory=lambda: np.zeros(0))  # landmark indices used as controls
     source_controls: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) head-box px
@@ -97,6 +99,9 @@ class WarpState(SourceState):
     last_map: np.ndarray | None = None  # (h, w, 2) the head layer's backward map of the last frame, image px
     last_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where ``last_map`` lies in the image
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
+    lids: tuple[LidTexture, ...] = ()
+    source_eye_openings: np.ndarray = field(default_factory=lambda: np.ones(2, np.float32))  # (right, left)
+    closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
     body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
 
@@ -124,17 +129,18 @@ class WarpEngine:
         elif person.shape != (height, width):
             person = cv2.resize(person.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         layers = split_layers(image, landmarks, person, cfg.layers)
-        # 2. The head's grid box: the head layer, padded (the pad may reach past the image: anchors there
-        #    pin only the non-rigid part, never the head's own motion); the grid covers its part in the image.
+        # 2. The non-rigid warp's grid box: a square of ``region_scale`` face sizes about the face (beyond it
+        #    the head layer moves rigidly). Anchors sit on the whole square, which may reach past the image:
+        #    they pin only the non-rigid part, never the head's own motion; the grid covers the image part.
         x0, y0, x1, y1 = face.box
         face_size = max(x1 - x0, y1 - y0)
-        pad = cfg.head_pad * face_size
-        hx0, hy0, hx1, hy1 = layers.head_box()
-        reach = (hx0 - pad, hy0 - pad, hx1 + pad, hy1 + pad)
-        head_box = (int(max(0, np.floor(reach[0]))), int(max(0, np.floor(reach[1]))),
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * face_size
+        half = cfg.region_scale * face_size / 2
+        reach = (cx - half, cy - half, cx + half, cy + half)
+        grid_box = (int(max(0, np.floor(reach[0]))), int(max(0, np.floor(reach[1]))),
                     int(min(width, np.ceil(reach[2]))), int(min(height, np.ceil(reach[3]))))  # fmt: skip
-        origin = np.array(head_box[:2], np.float32)
-        size = (head_box[2] - head_box[0], head_box[3] - head_box[1])
+        origin = np.array(grid_box[:2], np.float32)
+        size = (grid_box[2] - grid_box[0], grid_box[3] - grid_box[1])
         # 3. Controls: landmarks, a ring of hair points, anchors on the padded box. A (nearly) closed source
         #    mouth is opened virtually by a sliver of lip so the inner lips can be controls.
         source_opening = mouth_opening(landmarks)
@@ -153,31 +159,48 @@ class WarpEngine:
         anchors = _box_outline(np.array(reach, np.float32) - np.tile(origin, 2), count_per_side=10)
         grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
-        taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=pad)
+        taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=0.06 * 2 * half)
+        colour = iris_colour(image, points)
+        lids = tuple(lid_texture(image, points, contour, upper) for contour, upper, _, _ in EYES)
+        eyes = tuple(eye_texture(image, points, contour, iris, colour) for contour, _, _, iris in EYES)
+        source_eye_openings = eye_openings(landmarks)
+        closed_eyes = source_eye_openings < cfg.closed_eye
+        # A closed portrait eye shows no white: the painted teeth's near-neutral white (lit like the cheeks).
+        mouth_palette = palette_for(image, landmarks)
+        eyes = tuple(
+            dataclasses.replace(eye, sclera=mouth_palette.teeth) if closed else eye
+            for eye, closed in zip(eyes, closed_eyes)
+        )
         return WarpState(
-            image=image, face=face, layers=layers, head_box=head_box, neck_box=layers.neck_box(),
+            image=image, face=face, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
+            neck_box=layers.neck_box(),
             controls=CONTROL_LANDMARKS, source_controls=source_controls, source_points=points.copy(), ring=ring,
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
             frame=layers.static.copy(),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
-            face_size=face_size, taper=taper, mouth_palette=palette_for(image, landmarks),
-            eyes=tuple(eye_texture(image, points, contour, iris) for contour, _, _, iris in EYES),
+            face_size=face_size, taper=taper, mouth_palette=mouth_palette,
+            eyes=eyes, lids=lids, source_eye_openings=source_eye_openings, closed_eyes=closed_eyes,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- render (per frame)
     def render(self, state: WarpState, motion: Motion) -> np.ndarray:
         """The full composited frame (RGB uint8). The returned array is reused by the next call."""
         cfg = self.config
-        origin = np.array(state.head_box[:2], np.float32)
+        origin = np.array(state.grid_box[:2], np.float32)
         height, width = state.image.shape[:2]
         # 1. Target landmarks in image px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
         _tidy_inner_lips(target, state.down, state.lip_gap)
+        head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
+        drawn = target.copy()  # where the eyes are drawn; the warp keeps a closed portrait eye shut
+        for (contour, _, _, iris), closed in zip(EYES, state.closed_eyes):
+            if closed:
+                held = np.concatenate([contour[1:8], contour[9:], iris])  # lids and iris, not the corners
+                target[held, :2] = apply_affine(head, state.source_points[held])
         # 2. The head's rigid motion (a similarity of the rigid points) is taken whole; what is left, seen
         #    from the moving head, is the non-rigid part: landmarks, a ring taking part of the face's affine
         #    motion (hair), zero at the anchors. Its affine part is split off for the fold-free blend.
-        head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
         inverse = cv2.invertAffineTransform(head).astype(np.float32)
         moved = apply_affine(inverse, target[state.controls, :2]) - origin
         affine = _fit_affine(state.source_controls, moved)
@@ -206,14 +229,28 @@ class WarpEngine:
         local = target.copy()
         local[:, :2] -= head_box[:2]
         colour = warped[0]
-        for (contour, _, _, iris), eye, gaze in zip(EYES, state.eyes, gazes):
-            scale = _eye_width(local, contour) / max(_eye_width(state.source_points, contour), 1e-6)
-            paint_eye(colour, local, contour, iris, eye, scale, float(np.clip((gaze - 0.13) / 0.08, 0.0, 1.0)))
+        drawn[:, :2] -= head_box[:2]
+        target_openings = eye_openings(drawn)
+        openings = target_openings / np.maximum(state.source_eye_openings, 1e-3)  # target / source
+        for k, ((contour, upper, _, iris), eye, lid) in enumerate(zip(EYES, state.eyes, state.lids)):
+            scale = _eye_width(drawn, contour) / max(_eye_width(state.source_points, contour), 1e-6)
+            if state.closed_eyes[k]:  # drawn open over the shut lid, as far as the driver opens it
+                weight = _smoothstep((target_openings[k] - 0.05) / 0.1)
+                paint_eye(colour, drawn, contour, iris, eye, scale, weight, lashes=lid.lashes)
+                continue
+            # Redrawn (white, iris) where the gaze moves far or the eye opens much wider than the portrait's;
+            # closed under the lid where it shuts (instead of a squashed eye).
+            redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
+            paint_eye(colour, drawn, contour, iris, eye, scale, float(redraw))
+            carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
+            paint_lid(colour, drawn, carried, upper, lid, _smoothstep((1.0 - openings[k] - 0.35) / 0.5))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
             if visibility > 0:
-                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette)
+                # Painted only where the lips are further apart than the portrait's own closed lips.
+                closed_gap = 1.5 * state.lip_gap + state.source_opening * float(np.linalg.norm(local[61, :2] - local[291, :2]))
+                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette, closed_gap)
         # 6. Composite: the plate under the body (its neck stretched towards the head), the head on top.
         frame = state.frame
         np.copyto(frame, state.layers.static)
@@ -375,3 +412,8 @@ def _keep_apart(target: np.ndarray, upper: np.ndarray, lower: np.ndarray, down: 
         middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
         target[upper[short], :2] = middle - 0.5 * gap * down
         target[lower[short], :2] = middle + 0.5 * gap * down
+
+
+def _smoothstep(t: float) -> float:
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)

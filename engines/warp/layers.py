@@ -98,6 +98,7 @@ def split_layers(
     face = np.zeros((height, width), np.uint8)
     cv2.fillPoly(face, [np.round(points[FACE_OVAL]).astype(np.int32)], 1)
     person = np.maximum(person.astype(np.float32), face.astype(np.float32))
+    person = _attached_to(person, face)
     alpha = _smoothstep(person, *config.edge)
     alpha[alpha < 0.05] = 0.0  # too faint to unmix a colour from (see _layer): background
     # 3. Head layer: above the cut and near the face (an ellipse of ``head_reach`` face sizes).
@@ -115,7 +116,8 @@ def split_layers(
     # Under the lower head the body layer continues upwards (the neck and hair just below the cut, carried
     # up), so whatever the head's own non-rigid motion uncovers there (a jaw that closes, a pitch, a turn)
     # shows neck, not background.
-    under = (below_chin > cut - config.under_chin) & (head_weight >= 0.99)
+    neck_column = np.abs(sideways) < config.neck_half_width + 0.15
+    under = (below_chin > cut - config.under_chin) & (head_weight >= 0.99) & neck_column
     continued = _carried_up(image, below_chin, down, face_height, cut + config.cut_feather + 0.02)
     body_colour = np.where(under[..., None], continued, image)
     body = np.maximum(body, head * under)
@@ -164,8 +166,9 @@ def _layer(image: np.ndarray, alpha: np.ndarray, under: np.ndarray) -> tuple[np.
 
 
 def background_plate(image: np.ndarray, person: np.ndarray, size: int, threshold: float) -> np.ndarray:
-    """``image`` with the person inpainted away (Telea, at ``size`` px on the longest side, upsampled): the
-    mask is dilated so no fringe of the person is left to ghost behind a moving head."""
+    """``image`` with the person filled in from the background around them (a push-pull fill at ``size`` px
+    on the longest side: smooth, no streaks), upsampled. The mask is dilated so no fringe of the person is
+    left to ghost behind a moving head."""
     height, width = image.shape[:2]
     mask = (person > threshold).astype(np.uint8)
     grow = max(3, int(0.01 * max(height, width))) | 1
@@ -174,15 +177,29 @@ def background_plate(image: np.ndarray, person: np.ndarray, size: int, threshold
         return image.copy()
     scale = min(1.0, size / max(height, width))
     small_size = (max(8, round(width * scale)), max(8, round(height * scale)))
-    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask, small_size, interpolation=cv2.INTER_NEAREST)
-    small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_mask, 3, cv2.INPAINT_TELEA)
-    filled = cv2.GaussianBlur(filled, (0, 0), 1.0)  # the fill is smooth anyway; no blocky seams after upsampling
-    filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    known = 1.0 - cv2.resize(mask, small_size, interpolation=cv2.INTER_NEAREST).astype(np.float32)
+    known = cv2.erode(known, np.ones((3, 3), np.uint8))
+    filled = cv2.resize(_push_pull(small, known), (width, height), interpolation=cv2.INTER_LINEAR)
     weight = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), grow / 4)[..., None]
     weight = np.maximum(weight, mask[..., None].astype(np.float32))
     return np.clip(image * (1.0 - weight) + filled * weight, 0, 255).astype(np.uint8)
+
+
+def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill the pixels of ``image`` (h, w, 3) float32 where ``known`` (h, w) is 0 from a pyramid of the
+    known ones: each level averages what is known below it, the holes take the next coarser level."""
+    height, width = known.shape
+    if min(height, width) < 4 or known.min() >= 1.0:
+        if known.sum() <= 0:
+            return image
+        mean = (image * known[..., None]).sum(axis=(0, 1)) / known.sum()
+        return image * known[..., None] + mean * (1.0 - known[..., None])
+    coarse_known = cv2.pyrDown(known)
+    coarse = cv2.pyrDown(image * known[..., None]) / np.maximum(coarse_known, 1e-6)[..., None]
+    coarse = _push_pull(coarse, np.clip(coarse_known * 2.0, 0.0, 1.0))
+    up = cv2.pyrUp(coarse, dstsize=(width, height))
+    return image * known[..., None] + up * (1.0 - known[..., None])
 
 
 def _carried_up(image: np.ndarray, below_chin: np.ndarray, down: np.ndarray, face_height: float, level: float) -> np.ndarray:
@@ -208,6 +225,18 @@ def _cut_profile(
     reached = cv2.dilate(reached, np.ones((1, 11), np.uint8))  # 0.1 face widths
     reached = cv2.GaussianBlur(reached, (0, 0), sigmaX=5.0, sigmaY=0.1)[0]
     return np.interp(sideways, offsets, np.clip(reached, 0.0, 1.0)).astype(np.float32)
+
+
+def _attached_to(person: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """``person`` (soft, (H, W)) without the blobs that do not touch the ``face`` mask (a lamp or a poster
+    the segmenter half-takes for a person would otherwise move with the head); soft edges kept nearby."""
+    confident = (person > 0.5).astype(np.uint8)
+    count, labels = cv2.connectedComponents(confident)
+    keep = np.setdiff1d(np.unique(labels[face > 0]), [0])
+    attached = np.isin(labels, keep).astype(np.uint8)
+    grow = max(3, int(0.02 * max(person.shape))) | 1
+    near = cv2.dilate(attached, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    return person * near
 
 
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 
 from engines.base import Motion, create_engine
 from engines.landmarks import (
-    LEFT_EYE_UPPER, RIGID, RIGHT_EYE_UPPER, euler_to_rotation, eye_openings, inter_ocular, mouth_opening,
+    LEFT_EYE_CONTOUR, LEFT_EYE_UPPER, RIGHT_EYE_CONTOUR, RIGID, RIGHT_EYE_UPPER, euler_to_rotation, eye_openings, inter_ocular, mouth_opening,
     neutral_points,
 )  # fmt: skip
 from engines.warp.engine import INNER_LOWER, WarpEngine
@@ -197,3 +197,53 @@ def test_a_large_head_move_reaches_its_target_without_folding(warp, astronaut):
     moved = _track(out).landmarks[1, 1] - face.landmarks[1, 1]
     assert intended < -10 and moved / intended > 0.85
     assert engine.jacobian_determinant(state).min() > 0
+
+
+def test_a_portrait_with_closed_eyes_opens_them_with_white_and_iris(data_dir):
+    # b01's first frame: eyes shut. Driven open, the eye is drawn (white, iris, pupil), not the lash line
+    # stretched into a dark slit.
+    import av
+
+    video = data_dir.parent / "dev_media" / "driving" / "b01_vox_woman_eyesclosed_headdown_start.mp4"
+    with av.open(str(video)) as container:
+        image = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    face = _track(image)
+    engine = WarpEngine()
+    state = engine.prepare(image, face)
+    assert state.closed_eyes.all()
+    neutral = neutral_points(face.landmarks)
+    expression = np.zeros_like(neutral)
+    expression[np.concatenate([RIGHT_EYE_UPPER, LEFT_EYE_UPPER]), 1] -= 0.1  # lids up by ~0.3 eye widths
+    out = engine.render(state, dataclasses.replace(Motion.identity(neutral), expression=expression)).copy()
+    assert eye_openings(_track(out).landmarks).mean() > eye_openings(face.landmarks).mean() + 0.1
+    target = state.retargeter.retarget(dataclasses.replace(Motion.identity(neutral), expression=expression))
+    for contour, iris in ((RIGHT_EYE_CONTOUR, 468), (LEFT_EYE_CONTOUR, 473)):
+        # inside each opened eye: a dark pupil at the iris centre and a white far brighter than it
+        inside = np.zeros(out.shape[:2], np.uint8)
+        cv2.fillPoly(inside, [np.round(target[contour, :2]).astype(np.int32)], 1)
+        brightness = out[cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0].astype(int).sum(axis=1)
+        centre = target[iris, :2].round().astype(int)
+        pupil = out[centre[1], centre[0]].astype(int).sum()
+        assert pupil < 150 and brightness.max() - pupil > 300
+
+
+def test_mouth_paint_stays_inside_the_opened_part_of_the_lips(data_dir):
+    # Only the subject's right half of a closed mouth opens: the cavity is painted there, while the left
+    # half, whose lips still touch, keeps its lips (no dark line drawn across closed lips).
+    image = cv2.cvtColor(cv2.imread(str(data_dir / "source" / "s9.jpg")), cv2.COLOR_BGR2RGB)
+    face = _track(image)
+    engine = WarpEngine()
+    state = engine.prepare(image, face)
+    assert state.mouth_closed
+    neutral = neutral_points(face.landmarks)
+    expression = np.zeros_like(neutral)
+    centre_x = neutral[[13, 14], 0].mean()
+    expression[[i for i in INNER_LOWER if neutral[i, 0] < centre_x - 0.02], 1] += 0.3
+    motion = dataclasses.replace(Motion.identity(neutral), expression=expression)
+    out = engine.render(state, motion).copy()
+    still = engine.render(state, Motion.identity(neutral)).copy()
+    target = state.retargeter.retarget(motion)
+    for upper, lower, changed in ((312, 317, False), (311, 402, False), (82, 87, True)):
+        x, y = target[[upper, lower], :2].mean(axis=0).round().astype(int)
+        difference = np.abs(out[y - 1 : y + 2, x - 1 : x + 2].astype(int) - still[y - 1 : y + 2, x - 1 : x + 2]).mean()
+        assert (difference > 40) if changed else (difference < 15), (upper, difference)
