@@ -39,7 +39,7 @@ SHRINK_STEPS = np.linspace(1.0, 0.0, 6)[1:]  # shares of the whole motion tried 
 
 @dataclass(frozen=True, slots=True)
 class BodyWarpConfig:
-    grid_step: float = 12.0  # px between the spline's grid points at 512² (scales with the image)
+    grid_step: float = 8.0  # px between the spline's grid points at 512² (scales with the image)
     fold_margin: float = 0.25  # the smallest Jacobian determinant allowed on the grid
     regularisation: float = 1e-5
     bone_samples: int = 3  # extra controls along each bone (it moves as one piece)
@@ -47,6 +47,7 @@ class BodyWarpConfig:
     virtual_hip_spread: float = 0.8  # ...and this share of the shoulder width apart
     neck_rise: float = 0.3  # the neck's base rises by this share of a shrug
     edge_points: int = 4  # controls on each frame edge that cuts the body (left, right, bottom)
+    neck_reach: float = 0.4  # the neck's pull fades from half this many shoulder widths off the centre to this
 
 
 def _bone_points(start: np.ndarray, end: np.ndarray, count: int) -> np.ndarray:
@@ -99,6 +100,13 @@ class BodyWarp:
         self._spline = TpsGrid(self._source, size, self._step, config.regularisation)
         self._grid = self._spline.points.reshape(*self._spline.shape, 2)  # (ny, nx, 2) px
         self._last_grid_map: np.ndarray | None = None  # the last backward map on the grid (warm start)
+        # The neck's pull towards the head holds between the shoulders and gives way towards them: a
+        # webcam sees the shoulders about as high as the chin, inside the layer engine's neck region.
+        line = body.points[LEFT_SHOULDER] - body.points[RIGHT_SHOULDER]
+        lateral = np.abs((self._grid - body.points[SHOULDERS].mean(axis=0)) @ (line / max(float(np.linalg.norm(line)), 1e-6)))
+        inner, outer = (config.neck_reach * body.shoulder_width * share for share in (0.5, 1.0))
+        t = np.clip((lateral - inner) / max(outer - inner, 1e-6), 0.0, 1.0)
+        self._neck_hold = (1.0 - t * t * (3.0 - 2.0 * t)).astype(np.float32)  # (ny, nx)
 
     @classmethod
     def of_portrait(cls, image: np.ndarray, config: BodyWarpConfig = BodyWarpConfig()) -> "BodyWarp":
@@ -156,7 +164,8 @@ class BodyWarp:
         field = self.forward_field(motion)
         if neck is not None:  # the neck's pull towards the head
             share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            field = field + share[..., None] * (apply_affine(head, self._grid) - self._grid - field)
+            share = (share * self._neck_hold)[..., None]
+            field = field + share * (apply_affine(head, self._grid) - self._grid - field)
         backward = invert(field, self._spline.spacing, start=self._last_grid_map)
         self._last_grid_map = backward
         box = (0, 0, width, height)
