@@ -192,9 +192,15 @@ def synthetic_check(image: np.ndarray, body: Body, engine: Engine) -> dict:
         warp = getattr(state, "body", None)
         if body_motion is not None and warp is not None and warp.last_map is not None:
             # Where the body layer's map reads at the expected shoulders: the portrait's own (the warp's own
-            # error, in px, free of the pose model's).
-            read = [cv2.remap(warp.last_map, *np.float32(point).reshape(2, 1, 1), cv2.INTER_LINEAR)[0, 0] for point in expected]
-            result["warp_error_px"] = float(np.linalg.norm(np.array(read) - body.points[SHOULDERS], axis=1).max())
+            # error, in px, free of the pose model's); only for shoulders the motion keeps inside the frame.
+            height, width = image.shape[:2]
+            inside = [(point, source) for point, source in zip(expected, body.points[SHOULDERS])
+                      if 0 <= point[0] <= width - 1 and 0 <= point[1] <= height - 1]  # fmt: skip
+            errors = [
+                np.linalg.norm(cv2.remap(warp.last_map, *np.float32(point).reshape(2, 1, 1), cv2.INTER_LINEAR)[0, 0] - source)
+                for point, source in inside
+            ]
+            result["warp_error_px"] = float(max(errors)) if errors else None
         seen = find_portrait_body(output)
         if seen is None or not seen.shows_shoulders:
             result[name] = None
