@@ -22,6 +22,19 @@ def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
 
 
+def partial_similarity(matrix: np.ndarray, centre: np.ndarray, share: float) -> np.ndarray:
+    """``share`` of the 2×3 similarity ``matrix`` about ``centre``: its rotation angle, log scale and the
+    displacement of ``centre`` each multiplied by ``share`` (1 = the whole motion, 0 = none)."""
+    linear = matrix[:, :2].astype(np.float64)
+    scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    angle = float(np.arctan2(linear[1, 0], linear[0, 0]))
+    scale, angle = scale**share, angle * share
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = apply_affine(matrix.astype(np.float64), centre.astype(np.float64))
+    destination = centre + share * (moved - centre)
+    return np.hstack([rotation, (destination - rotation @ centre)[:, None]]).astype(np.float32)
+
+
 def moved_box(matrix: np.ndarray, box: Box, pad: float, image_size: tuple[int, int]) -> Box:
     """The box around ``box`` moved by the affine ``matrix``, padded by ``pad`` px and clipped to the image
     (``image_size`` = (w, h)); at least 2×2 px."""

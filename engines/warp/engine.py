@@ -35,7 +35,9 @@ from engines.landmarks import (
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
-from engines.warp.compose import apply_affine, blend_over, head_map, moved_box, neck_map, union, warp_layer
+from engines.warp.compose import (
+    apply_affine, blend_over, head_map, moved_box, neck_map, partial_similarity, union, warp_layer,
+)
 from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
@@ -62,6 +64,7 @@ EYES = (
 class WarpConfig:
     grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
     region_scale: float = 2.3  # side of the non-rigid warp's square / face size (beyond it the head is rigid)
+    hair_follow: float = 0.3  # share of the head's rigid motion the hair (and neck) beyond the face takes
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, taking...
     ring_follow: float = 0.35  # ...this share of the face's non-rigid (affine) motion (hair hangs)
     regularisation: float = 1e-4
@@ -94,6 +97,7 @@ class WarpState(SourceState):
     down: np.ndarray = field(default_factory=lambda: np.array([0.0, 1.0], np.float32))  # the face's "down"
     lip_gap: float = 1.0  # px the inner lips keep apart
     face_size: float = 1.0  # px
+    face_centre: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # rigid points' centre, px
     taper: np.ndarray | None = None  # (ny, nx, 1) 1 inside the head box, 0 at its border
     last_grid_map: np.ndarray | None = None  # (ny, nx, 2) backward map on the head grid (warm start)
     last_map: np.ndarray | None = None  # (h, w, 2) the head layer's backward map of the last frame, image px
@@ -178,7 +182,7 @@ class WarpEngine:
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
             frame=layers.static.copy(),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
-            face_size=face_size, taper=taper, mouth_palette=mouth_palette,
+            face_size=face_size, face_centre=points[RIGID].mean(axis=0), taper=taper, mouth_palette=mouth_palette,
             eyes=eyes, lids=lids, source_eye_openings=source_eye_openings, closed_eyes=closed_eyes,
         )  # fmt: skip
 
@@ -201,7 +205,10 @@ class WarpEngine:
         # 2. The head's rigid motion (a similarity of the rigid points) is taken whole; what is left, seen
         #    from the moving head, is the non-rigid part: landmarks, a ring taking part of the face's affine
         #    motion (hair), zero at the anchors. Its affine part is split off for the fold-free blend.
-        inverse = cv2.invertAffineTransform(head).astype(np.float32)
+        # The hair beyond the face follows the head only in part (long hair hangs; the face itself still
+        # follows fully: the rest of its motion is part of the non-rigid warp, which reaches it).
+        hair = partial_similarity(head, state.face_centre, cfg.hair_follow)
+        inverse = cv2.invertAffineTransform(hair).astype(np.float32)
         moved = apply_affine(inverse, target[state.controls, :2]) - origin
         affine = _fit_affine(state.source_controls, moved)
         ring_motion = apply_affine(affine, state.ring) - state.ring
@@ -221,7 +228,7 @@ class WarpEngine:
         backward = invert(forward, spacing, start=state.last_grid_map)
         state.last_grid_map = backward
         displacement = (backward - grid_points) * state.taper
-        head_box = moved_box(head, state.head_box, 0.05 * state.face_size, (width, height))
+        head_box = moved_box(hair, state.head_box, 0.1 * state.face_size, (width, height))
         state.last_map = head_map(displacement, spacing, origin, inverse, head_box)
         state.last_box = head_box
         warped = warp_layer(state.layers.head, state.last_map)
@@ -254,12 +261,12 @@ class WarpEngine:
         # 6. Composite: the plate under the body (its neck stretched towards the head), the head on top.
         frame = state.frame
         np.copyto(frame, state.layers.static)
-        neck_box = union(state.neck_box, moved_box(head, state.neck_box, 2.0, (width, height)))
-        body_map = neck_map(state.layers.neck, head, neck_box, 2 * state.grid.spacing[0])
+        neck_box = union(state.neck_box, moved_box(hair, state.neck_box, 2.0, (width, height)))
+        body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
         if motion.body is not None:  # upper body (engines/warp/body.py): the whole body layer moves
             state.body = state.body or BodyWarp.of_portrait(state.image)
             if state.body.active:
-                neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, head)
+                neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair)
         body = warp_layer(state.layers.body, body_map)
         nx0, ny0, nx1, ny1 = neck_box
         blend_over(frame[ny0:ny1, nx0:nx1], body, state.layers.plate[ny0:ny1, nx0:nx1])

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from engines.base import LivePuppetError
 from realtime.commands.arguments import (
-    add_body_argument, add_engine_arguments, engine_options, positive_float, positive_int,
+    add_body_argument, add_engine_arguments, engine_options, image_size, positive_float,
 )
+from realtime.outputs import VIDEO_SUFFIXES, check_output, output_path
 from realtime.demo_script import DURATION
 
 DEMO_FPS = 25.0
@@ -25,10 +26,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_path,
         default=Path("demo.mp4"),
         metavar="OUT.mp4",
-        help="the mp4 file to write (default: %(default)s)",
+        help=f"the video to write ({', '.join(VIDEO_SUFFIXES)}) (default: %(default)s)",
     )
     add_engine_arguments(parser)
     parser.add_argument(
@@ -40,9 +41,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--size",
-        type=positive_int,
+        type=image_size,
         metavar="N",
-        help="longest side of the output (default: 512, the portrait's own)",
+        help="longest side of the output, at most 8192 (default: 512, the portrait's own)",
     )
     add_body_argument(parser, default="auto")
     parser.set_defaults(handler=run)
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from realtime.tracker import find_portrait_face
     from realtime.video_io import VideoWriter
 
+    output = check_output(args.out, suffixes=VIDEO_SUFFIXES)
     portrait = data.astronaut()  # (512, 512, 3) uint8, bundled with scikit-image
     if args.size:
         portrait = fit_longest_side(portrait, args.size)
@@ -71,15 +73,16 @@ def run(args: argparse.Namespace) -> int:
         state = engine.prepare(portrait, face)
         renderer = FrameRenderer(engine, state)
         height, width = state.image.shape[:2]
-        with VideoWriter(args.out, (width, height), DEMO_FPS) as writer:
+        with VideoWriter(output, (width, height), DEMO_FPS) as writer:
             for timestamp, motion in script_motions(
                 neutral_points(face.landmarks), DEMO_FPS, args.seconds, body=body
             ):
-                writer.write(renderer.render(motion, timestamp))
+                writer.write(renderer.render(motion, timestamp), timestamp)
+            if renderer.failures == writer.frames_written:
+                writer.abandon(keep_partial=False)
+                raise LivePuppetError(f"the {args.engine} engine failed on every frame; see the warnings above")
     finally:
         engine.close()
-    if renderer.failures == writer.frames_written:
-        raise LivePuppetError(f"the {args.engine} engine failed on every frame; see the warnings above")
     seconds = time.perf_counter() - started
     print(f"wrote {args.out.resolve()}")
     print(f"{writer.frames_written} frames ({writer.duration:.1f} s of video) in {seconds:.1f} s")

@@ -9,15 +9,14 @@ from pathlib import Path
 
 from engines.base import LivePuppetError
 from realtime.commands.arguments import (
-    add_body_argument, add_engine_arguments, engine_options, positive_int, unit_float,
+    add_body_argument, add_engine_arguments, engine_options, image_size, positive_int, unit_float,
 )
+from realtime.outputs import VIDEO_SUFFIXES, check_inputs, check_output, output_path
 
 log = logging.getLogger(__name__)
 
 MODES = ("engine", "diffusion", "video")
-OFFLINE_MODES_MODULE = "engines.offline.commands"
-
-
+OFFLINE_MODES_MODULE = "realtime.commands.rerender"
 
 
 def _offline_modes():
@@ -54,13 +53,21 @@ def register(subparsers) -> None:
         metavar="VIDEO",
         help="the video whose face motion drives the portrait (mp4/mov/webm/mkv...)",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="OUT.mp4", help="the mp4 file to write")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=output_path,
+        metavar="OUT.mp4",
+        help=f"the video to write ({', '.join(VIDEO_SUFFIXES)}); an existing file is replaced only when the "
+        "render succeeds, a stopped render keeps its frames in OUT.partial.mp4",
+    )
     add_engine_arguments(parser)
     parser.add_argument(
         "--size",
-        type=positive_int,
+        type=image_size,
         metavar="N",
-        help="longest side of the output in pixels (default: the portrait's own size, at most 2048)",
+        help="longest side of the output in pixels, at most 8192 (default: the portrait's own size, at most "
+        "2048)",
     )
     parser.add_argument(
         "--smooth",
@@ -74,7 +81,8 @@ def register(subparsers) -> None:
         "--timeline",
         type=Path,
         metavar="FILE",
-        help="expression keyframes (JSON: times -> smile, blink, yaw, ...; see engines/timeline.py) added on top of the driving motion",
+        help="expression keyframes (JSON or YAML: times -> smile, blink, yaw, ...; see engines/timeline.py) "
+        "added on top of the driving motion",
     )
     parser.add_argument(
         "--audio",
@@ -121,7 +129,16 @@ def motion_modifiers(args: argparse.Namespace) -> list:
     return modifiers
 
 
+def check_paths(args: argparse.Namespace) -> Path:
+    """Every input exists and --out can be written without losing any of them; the path to write. Runs
+    before any work starts, for every --mode."""
+    inputs = check_inputs({"source image": args.source, "driving video": args.driving, "--audio": args.audio,
+                           "--timeline": args.timeline, "--voice": args.voice})  # fmt: skip
+    return check_output(args.out, inputs, suffixes=VIDEO_SUFFIXES)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_paths(args)
     if args.mode != "engine":
         offline = _offline_modes()
         if offline is None:
@@ -132,9 +149,6 @@ def run(args: argparse.Namespace) -> int:
 
     from realtime.offline import RenderRequest, render_video
 
-    for path, what in ((args.source, "source image"), (args.driving, "driving video")):
-        if not path.is_file():
-            raise LivePuppetError(f"{what} not found: {path}")
     request = RenderRequest(
         source=args.source,
         driving=args.driving,
