@@ -5,30 +5,23 @@ there: the largest change outside them, and folded face pixels.
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 
 from bench.quality import oval_mask
-from engines.base import LivePuppetError
 from engines.landmarks import FACE_OVAL, RIGID
+from engines.warp.layers import PersonSegmenter
 
 PERSON_THRESHOLD = 0.5  # selfie-segmentation confidence above which a pixel is the person
 
 
 def person_mask(image: np.ndarray) -> np.ndarray:
     """Boolean (H, W) mask of the person in the RGB uint8 ``image`` (MediaPipe selfie segmentation)."""
-    os.environ.setdefault("GLOG_minloglevel", "2")
+    segmenter = PersonSegmenter()
     try:
-        from mediapipe.python.solutions import selfie_segmentation
-    except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
-        raise LivePuppetError(f"MediaPipe selfie segmentation is not available ({exc})") from exc
-    with selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
-        result = segmenter.process(np.ascontiguousarray(image))
-    if result.segmentation_mask is None:
-        return np.zeros(image.shape[:2], bool)
-    return result.segmentation_mask > PERSON_THRESHOLD
+        return segmenter(image) > PERSON_THRESHOLD
+    finally:
+        segmenter.close()
 
 
 def head_mask(person: np.ndarray, landmarks: np.ndarray, head_scale: float) -> np.ndarray:
