@@ -112,6 +112,7 @@ def register(subparsers) -> None:
         metavar="DEVICE",
         help="lip sync from the microphone (optionally a device index or name)",
     )
+    add("--voice", type=Path, metavar="FILE", help="voice templates for --mic (from `livepuppet voice calibrate`)")
     add("--duration", type=positive_float, metavar="SECONDS", help="stop after this many seconds")
     parser.set_defaults(handler=run)
 
@@ -143,7 +144,9 @@ def optional_modifiers(args: argparse.Namespace) -> list:
 
         # "" (plain --mic): the default input; digits: a device index (0 included); else part of a name
         device = None if args.mic == "" else int(args.mic) if args.mic.isdigit() else args.mic
-        modifiers += [IdleMotion(), AudioMouth.from_mic(device)]
+        from realtime.commands.render import voice_templates
+
+        modifiers += [IdleMotion(), AudioMouth.from_mic(device, templates=voice_templates(args.voice))]
     if args.timeline is not None:
         from engines.timeline import Timeline
 

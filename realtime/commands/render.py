@@ -80,6 +80,9 @@ def register(subparsers) -> None:
         metavar="FILE",
         help="speech audio that drives the mouth; it also becomes the output's sound track",
     )
+    parser.add_argument(
+        "--voice", type=Path, metavar="FILE", help="voice templates for --audio (from `livepuppet voice calibrate`)"
+    )
     parser.add_argument("--max-frames", type=positive_int, metavar="N", help="render only the first N frames")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     offline = _offline_modes()
@@ -95,6 +98,13 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def voice_templates(path: Path | None):
+    """The --voice templates, or None (the package's defaults)."""
+    from realtime.audio.visemes import VoiceTemplates
+
+    return VoiceTemplates.load(path) if path is not None else None
+
+
 def motion_modifiers(args: argparse.Namespace) -> list:
     """The motion modifiers asked for on the command line: --timeline, then --audio (speech mouth)."""
     from engines.timeline import Timeline
@@ -104,7 +114,7 @@ def motion_modifiers(args: argparse.Namespace) -> list:
     if args.timeline is not None:
         modifiers.append(Timeline.load(args.timeline))
     if args.audio is not None:
-        modifiers.append(AudioMouth.from_file(args.audio))
+        modifiers.append(AudioMouth.from_file(args.audio, templates=voice_templates(args.voice)))
     return modifiers
 
 
