@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, image_size, positive_float
+from realtime.commands.arguments import (
+    add_body_argument, add_engine_arguments, engine_options, image_size, positive_float,
+)
 from realtime.outputs import VIDEO_SUFFIXES, check_output, output_path
 from realtime.demo_script import DURATION
 
@@ -43,6 +45,7 @@ def register(subparsers) -> None:
         metavar="N",
         help="longest side of the output, at most 8192 (default: 512, the portrait's own)",
     )
+    add_body_argument(parser, default="auto")
     parser.set_defaults(handler=run)
 
 
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.base import create_engine
     from engines.landmarks import neutral_points
+    from realtime.body_motion import body_tracking_wanted
     from realtime.demo_script import script_motions
     from engines.images import fit_longest_side
     from realtime.offline import FrameRenderer
@@ -62,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if args.size:
         portrait = fit_longest_side(portrait, args.size)
     face = find_portrait_face(portrait, name="the bundled astronaut portrait")
+    body = body_tracking_wanted(args.body, portrait)
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
@@ -69,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         renderer = FrameRenderer(engine, state)
         height, width = state.image.shape[:2]
         with VideoWriter(output, (width, height), DEMO_FPS) as writer:
-            for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, args.seconds):
+            for timestamp, motion in script_motions(
+                neutral_points(face.landmarks), DEMO_FPS, args.seconds, body=body
+            ):
                 writer.write(renderer.render(motion, timestamp), timestamp)
             if renderer.failures == writer.frames_written:
                 writer.abandon(keep_partial=False)

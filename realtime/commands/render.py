@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, image_size, positive_int, unit_float
+from realtime.commands.arguments import (
+    add_body_argument, add_engine_arguments, engine_options, image_size, positive_int, unit_float,
+)
 from realtime.outputs import VIDEO_SUFFIXES, check_inputs, check_output, output_path
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--voice", type=Path, metavar="FILE", help="voice templates for --audio (from `livepuppet voice calibrate`)"
     )
+    add_body_argument(parser)
     parser.add_argument("--max-frames", type=positive_int, metavar="N", help="render only the first N frames")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     offline = _offline_modes()
@@ -157,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         audio=args.audio,
         max_frames=args.max_frames,
         progress=args.progress,
+        body=args.body,
     )
     summary = render_video(request, modifiers=motion_modifiers(args))
     for line in summary.lines():
