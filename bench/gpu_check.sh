@@ -109,7 +109,7 @@ if PYTHONPATH="$LIVE_SITE:$PYTHONPATH" "$PY" -c 'import mediapipe' 2>/dev/null; 
   PYTHONPATH="$LIVE_SITE:$PYTHONPATH" timeout 90 "$PY" -m bench.demo_clip "$CLIP" --seconds 12 --fps 30 || status=1
   PYTHONUNBUFFERED=1 PYTHONPATH="$LIVE_SITE:$PYTHONPATH" timeout "${LATENCY_TIMEOUT:-120}" "$PY" -m bench.latency \
     --engine liveportrait --weights "$WEIGHTS" --device cuda --precision auto --source "$CLIP/portrait.png" \
-    --driving "$CLIP/driving.mp4" --seconds "${SECONDS_LIVE:-30}" --no-file --blas-threads 1 \
+    --driving "$CLIP/driving.mp4" --seconds "${SECONDS_LIVE:-30}" --no-file --blas-threads 1 --body off \
     --json "$OUT_DIR/latency_gpu.json" 2>&1 | grep -v "^W0000\|^I0000" | tail -n 40 | tee "$OUT_DIR/latency_gpu.txt" || status=1
 else
   log "MediaPipe missing: carry its wheels in .whl (see the top of this script); live step skipped" | tee "$OUT_DIR/latency_gpu.txt"
