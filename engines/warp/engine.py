@@ -62,7 +62,7 @@ EYES = (
 
 @dataclass(frozen=True, slots=True)
 class WarpConfig:
-    grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
+    grid_step: float = 7.0  # px between TPS grid points at 512² output (scales with the face)
     region_scale: float = 2.3  # side of the non-rigid warp's square / face size (beyond it the head is rigid)
     hair_follow: float = 0.3  # share of the head's rigid motion the hair (and neck) beyond the face takes
     ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, taking...
