@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "realtime.commands.live",
     "realtime.commands.cameras",
     "realtime.commands.edit",
+    "realtime.commands.studio",
     "engines.liveportrait.commands",
     "export.commands",
 )

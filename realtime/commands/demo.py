@@ -49,12 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from skimage import data
 
     from engines.base import create_engine
-    from engines.landmarks import neutral_points
-    from realtime.demo_script import script_motions
     from engines.images import fit_longest_side
-    from realtime.offline import FrameRenderer
     from realtime.tracker import find_portrait_face
-    from realtime.video_io import VideoWriter
 
     portrait = data.astronaut()  # (512, 512, 3) uint8, bundled with scikit-image
     if args.size:
@@ -63,17 +59,33 @@ def run(args: argparse.Namespace) -> int:
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
-        state = engine.prepare(portrait, face)
-        renderer = FrameRenderer(engine, state)
-        height, width = state.image.shape[:2]
-        with VideoWriter(args.out, (width, height), DEMO_FPS) as writer:
-            for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, args.seconds):
-                writer.write(renderer.render(motion, timestamp))
+        writer = render_script(portrait, face, engine, args.out, args.seconds)
     finally:
         engine.close()
-    if renderer.failures == writer.frames_written:
-        raise LivePuppetError(f"the {args.engine} engine failed on every frame; see the warnings above")
     seconds = time.perf_counter() - started
     print(f"wrote {args.out.resolve()}")
     print(f"{writer.frames_written} frames ({writer.duration:.1f} s of video) in {seconds:.1f} s")
     return 0
+
+
+def render_script(portrait, face, engine, out: Path, seconds: float, on_frame=None):
+    """The built-in motion script performed by ``portrait`` (RGB uint8) with ``face``, rendered by ``engine``
+    into the mp4 ``out``; returns the closed :class:`~realtime.video_io.VideoWriter`. ``on_frame(frames
+    written, total)`` runs after each frame (it may raise to stop early)."""
+    from engines.landmarks import neutral_points
+    from realtime.demo_script import script_motions
+    from realtime.offline import FrameRenderer
+    from realtime.video_io import VideoWriter
+
+    state = engine.prepare(portrait, face)
+    renderer = FrameRenderer(engine, state)
+    height, width = state.image.shape[:2]
+    total = round(seconds * DEMO_FPS)
+    with VideoWriter(out, (width, height), DEMO_FPS) as writer:
+        for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, seconds):
+            writer.write(renderer.render(motion, timestamp))
+            if on_frame is not None:
+                on_frame(writer.frames_written, total)
+    if renderer.failures == writer.frames_written:
+        raise LivePuppetError(f"the {engine.name} engine failed on every frame; see the warnings above")
+    return writer

@@ -117,12 +117,22 @@ def run(args: argparse.Namespace) -> int:
             )
         return int(offline.run_render(args) or 0)
 
-    from realtime.offline import RenderRequest, render_video
+    from realtime.offline import render_video
+
+    summary = render_video(render_request(args), modifiers=motion_modifiers(args))
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def render_request(args: argparse.Namespace):
+    """The :class:`realtime.offline.RenderRequest` of engine-mode arguments (inputs checked to exist)."""
+    from realtime.offline import RenderRequest
 
     for path, what in ((args.source, "source image"), (args.driving, "driving video")):
         if not path.is_file():
             raise LivePuppetError(f"{what} not found: {path}")
-    request = RenderRequest(
+    return RenderRequest(
         source=args.source,
         driving=args.driving,
         output=args.out,
@@ -134,7 +144,3 @@ def run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         progress=args.progress,
     )
-    summary = render_video(request, modifiers=motion_modifiers(args))
-    for line in summary.lines():
-        print(line)
-    return 0

@@ -1,0 +1,131 @@
+"""The Edit tab: ``livepuppet edit``'s parameters as sliders, with a preview that follows the drag."""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import gradio as gr
+import numpy as np
+
+from engines.base import LivePuppetError
+from engines.expressions import RANGES, ExpressionParams
+from realtime.commands.edit import HELP
+from realtime.studio.editor import Editor
+from realtime.studio.ui_common import engine_pickers, portrait_input
+
+LABELS = {"pupil_x": "gaze x", "pupil_y": "gaze y", "look_at_camera": "look at camera"}
+HELP_TEXT = {**HELP, "look_at_camera": "turn the eyes to the camera, 0..1"}
+
+
+def preview_html(frame: np.ndarray | None) -> str:
+    """The preview as an inline JPEG (no file written, no second request: the preview follows a drag)."""
+    if frame is None:
+        return '<div class="lp-preview-empty">Upload a portrait to see it here.</div>'
+    _, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    encoded = base64.b64encode(data.tobytes()).decode("ascii")
+    return f'<img alt="preview" style="max-width:100%" src="data:image/jpeg;base64,{encoded}">'
+
+
+def build(editor: Editor) -> None:
+    names = ExpressionParams.names()
+    with gr.Row():
+        with gr.Column(scale=1):
+            portrait = portrait_input(editor.workspace, "edit-portrait")
+            engine, weights = engine_pickers(editor.workspace)
+        with gr.Column(scale=1):
+            sliders = []
+            for name in names:
+                low, high = RANGES[name]
+                step = 0.5 if high > 1 else 0.01
+                sliders.append(
+                    gr.Slider(
+                        low,
+                        high,
+                        value=0.0,
+                        step=step,
+                        label=LABELS.get(name, name),
+                        info=HELP_TEXT[name],
+                        elem_id=f"edit-{name}",
+                    )
+                )
+            reset = gr.Button("Reset sliders")
+        with gr.Column(scale=1):
+            preview = gr.HTML(preview_html(None), label="Preview", elem_id="edit-preview")
+            status = gr.Textbox(label="Status", interactive=False, elem_id="edit-status")
+            with gr.Row():
+                save = gr.Button("Save still", elem_id="edit-save")
+                still = gr.File(label="Still", interactive=False)
+            with gr.Row():
+                when = gr.Number(value=0.0, minimum=0, label="Keyframe time (s)")
+                keyframe = gr.Button("Add timeline keyframe")
+            timeline = gr.Code(label="timeline.json (for --timeline)", language="json", interactive=False)
+            with gr.Row():
+                preset_name = gr.Textbox(label="Preset name", placeholder="e.g. my smile")
+                preset = gr.Button("Save as live preset")
+
+    def params(values) -> ExpressionParams:
+        return editor.params(dict(zip(names, values)))
+
+    def show(portrait, engine, weights, *values):
+        if not portrait:
+            return preview_html(None), ""
+        try:
+            return preview_html(editor.prepared(portrait, engine, weights).render(params(values))), ""
+        except LivePuppetError as exc:
+            return preview_html(None), f"error: {exc}"
+
+    inputs = [portrait, engine, weights, *sliders]
+    gr.on(
+        [slider.input for slider in sliders],
+        show,
+        inputs,
+        [preview, status],
+        trigger_mode="always_last",
+        show_progress="hidden",
+        queue=False,
+        api_name="preview",
+        concurrency_limit=1,
+        concurrency_id="edit-preview",
+    )
+    gr.on(
+        [portrait.change, engine.change, weights.change],
+        show,
+        inputs,
+        [preview, status],
+        show_progress="minimal",
+        api_name="prepare",
+        concurrency_limit=1,
+        concurrency_id="edit-preview",
+    )
+    reset.click(lambda: [0.0] * len(sliders), None, sliders, api_name=False).then(
+        show, inputs, [preview, status], api_name=False
+    )
+
+    def save_still(portrait, engine, weights, *values):
+        try:
+            frame = editor.prepared(portrait, engine, weights).render(params(values))
+            path = editor.save_still(frame)
+        except LivePuppetError as exc:
+            return None, f"error: {exc}"
+        return str(path), f"saved {path.name}"
+
+    save.click(save_still, inputs, [still, status], api_name="save_still")
+
+    def add_keyframe(t, *values):
+        try:
+            path, text = editor.add_keyframe(float(t or 0.0), params(values))
+        except LivePuppetError as exc:
+            return gr.skip(), f"error: {exc}"
+        return text, f"keyframe at {float(t or 0):g} s added to {path}"
+
+    keyframe.click(add_keyframe, [when, *sliders], [timeline, status], api_name="keyframe")
+
+    def save_preset(name, *values):
+        try:
+            saved = editor.save_preset(name, params(values))
+        except LivePuppetError as exc:
+            return f"error: {exc}"
+        return f"preset {name.strip()!r} saved ({len(saved)} in the Live tab's list)"
+
+    preset.click(save_preset, [preset_name, *sliders], status, api_name="save_preset")
