@@ -40,7 +40,8 @@ def build_app(workspace: Workspace):
                 ui_live.build(runner, editor)
             with gr.Tab("Rerender", id="rerender"):
                 ui_rerender.build(workspace)
-    app.studio_runner = runner  # closed by launch's caller (stops a running live session)
+    app.studio_runner = runner  # stopped by launch's caller (ends a running live session)
+    app.studio_workspace = workspace
     return app
 
 

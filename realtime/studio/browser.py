@@ -74,7 +74,7 @@ class Browser:
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         self.driver.set_script_timeout(60)
 
-    def __enter__(self) -> Browser:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
@@ -128,8 +128,17 @@ class Browser:
         return float(self.driver.execute_async_script(SLIDE_AND_WAIT_JS, slider_id, value, image_id))
 
     def screenshot(self, path: Path) -> Path:
+        """The whole page (the window is stretched to the page's height for the shot) as a PNG."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.driver.save_screenshot(str(path))
+        size = self.driver.get_window_size()
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(size["width"], max(size["height"], int(height) + 40))
+        time.sleep(0.3)
+        try:
+            self.driver.save_screenshot(str(path))
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
         return path
 
 

@@ -19,22 +19,31 @@ def build(workspace: Workspace, jobs: Jobs) -> None:
                 label="Driving video (leave empty for the built-in demo motion)",
                 file_types=list(VIDEO_SUFFIXES),
                 elem_id="animate-driving",
+                height=140,
             )
-            with gr.Accordion("Options", open=False):
+            with gr.Accordion("Options", open=False, elem_id="animate-options"):
                 engine, weights = engine_pickers(workspace)
                 size = gr.Slider(0, 2048, value=0, step=16, label="Size (longest side; 0 = the portrait's)")
                 smooth = gr.Slider(0, 1, value=0, step=0.05, label="Smoothing of the driving motion")
-                audio = gr.File(label="Speech audio (drives the mouth)", file_types=list(AUDIO_SUFFIXES))
-                max_frames = gr.Number(value=0, precision=0, minimum=0, label="Max frames (0 = all)")
+                audio = gr.File(
+                    label="Speech audio (drives the mouth)", file_types=list(AUDIO_SUFFIXES), height=120
+                )
+                max_frames = gr.Number(
+                    value=0,
+                    precision=0,
+                    minimum=0,
+                    label="Max frames (0 = all)",
+                    elem_id="animate-max-frames",
+                )
+        with gr.Column():
             with gr.Row():
                 render = gr.Button("Render", variant="primary", elem_id="animate-render")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="animate-cancel")
-        with gr.Column():
             result = gr.Video(label="Result", elem_id="animate-result", buttons=["download"], autoplay=False)
             status = gr.Textbox(label="Status", lines=3, interactive=False, elem_id="animate-status")
 
     def run(portrait, driving, engine, weights, size, smooth, audio, max_frames, request: gr.Request,
-            progress=gr.Progress()):  # fmt: skip
+            progress=gr.Progress()):  # noqa: B008  (gradio's way to ask for a progress bar)  # fmt: skip
         token = jobs.start(request.session_hash)
         progress(0, desc="preparing")
 

@@ -20,18 +20,18 @@ def build(runner: LiveRunner, editor: Editor) -> None:
             portrait = portrait_input(runner.workspace, "live-portrait")
             with gr.Row():
                 camera = gr.Dropdown([VIDEO_AS_CAMERA], value=VIDEO_AS_CAMERA, label="Camera", scale=3)
-                refresh = gr.Button("Find cameras", scale=1)
-            cameras_note = gr.Markdown("")
+                refresh = gr.Button("Find cameras", scale=1, elem_id="live-find-cameras")
+            cameras_note = gr.Markdown("", elem_id="live-cameras-note")
             driving = gr.File(
                 label="Video standing in for the camera",
                 file_types=list(VIDEO_SUFFIXES),
                 elem_id="live-driving",
             )
-            with gr.Accordion("Options", open=False):
+            with gr.Accordion("Options", open=False, elem_id="live-options"):
                 engine, weights = engine_pickers(runner.workspace)
                 smooth = gr.Slider(0, 1, value=0.3, step=0.05, label="Smoothing")
                 with gr.Row():
-                    vcam = gr.Checkbox(False, label="Virtual camera")
+                    vcam = gr.Checkbox(False, label="Virtual camera", elem_id="live-vcam")
                     window = gr.Checkbox(False, label="Preview window (OpenCV)")
                     mirror = gr.Checkbox(True, label="Mirror the preview")
                     mic = gr.Checkbox(False, label="Mic lip sync")
@@ -44,7 +44,10 @@ def build(runner: LiveRunner, editor: Editor) -> None:
                 recalibrate = gr.Button("Recalibrate")
             gr.Markdown("Presets (click again to release)")
             with gr.Row():
-                buttons = [(gr.Button(label, size="sm"), key) for label, key in presets_for_buttons({})]
+                buttons = [
+                    (gr.Button(label, size="sm", elem_id=f"live-preset-{key}"), key)
+                    for label, key in presets_for_buttons({})
+                ]
                 buttons += [(gr.Button("0 release", size="sm"), RELEASE_KEY)]
                 buttons += [(gr.Button("g look at camera", size="sm"), LOOK_AT_CAMERA_KEY)]
             with gr.Row():

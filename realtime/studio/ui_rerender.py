@@ -33,7 +33,9 @@ def build(workspace: Workspace) -> None:
     with gr.Row():
         with gr.Column():
             portrait = portrait_input(workspace, "rerender-portrait")
-            driving = gr.File(label="Driving video", file_types=list(VIDEO_SUFFIXES))
+            driving = gr.File(
+                label="Driving video", file_types=list(VIDEO_SUFFIXES), elem_id="rerender-driving", height=140
+            )
             mode = gr.Radio(["diffusion", "video"], value="diffusion", label="Mode")
             folders = [gr.Dropdown([None, *workspace.model_folders()], value=None, label=label)
                        for _, label in WEIGHTS]  # fmt: skip
@@ -45,7 +47,7 @@ def build(workspace: Workspace) -> None:
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 max_frames = gr.Number(value=0, precision=0, minimum=0, label="Max frames (0 = all)")
             strength = gr.Slider(0.05, 1, value=0.45, step=0.05, label="Strength (diffusion)")
-            render = gr.Button("Re-render", variant="primary")
+            render = gr.Button("Re-render", variant="primary", elem_id="rerender-run")
             result = gr.Video(label="Result", buttons=["download"])
             status = gr.Textbox(label="Status", lines=3, interactive=False, elem_id="rerender-status")
 
@@ -55,7 +57,7 @@ def build(workspace: Workspace) -> None:
     )  # fmt: skip
 
     def run(portrait, driving, mode, prompt, steps, seed, max_frames, strength, *picked,
-            progress=gr.Progress(track_tqdm=True)):  # fmt: skip
+            progress=gr.Progress(track_tqdm=True)):  # noqa: B008  (gradio's progress bar)  # fmt: skip
         try:
             out = workspace.output(f"rerender-{mode}", ".mp4")
             argv = ["render", "--mode", mode, "--out", out, "--seed", int(seed or 0), "--strength", strength]
