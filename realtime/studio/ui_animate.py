@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import gradio as gr
 
 from engines.base import LivePuppetError
@@ -9,6 +11,8 @@ from realtime.studio.animate import AnimateRequest, animate
 from realtime.studio.commands import Jobs
 from realtime.studio.ui_common import ENGINES, engine_pickers, portrait_input
 from realtime.studio.workspace import AUDIO_SUFFIXES, VIDEO_SUFFIXES, Workspace
+
+PROGRESS_SECONDS = 0.2  # progress bar updates at most this often
 
 
 def build(workspace: Workspace, jobs: Jobs) -> None:
@@ -47,8 +51,13 @@ def build(workspace: Workspace, jobs: Jobs) -> None:
         token = jobs.start(request.session_hash)
         progress(0, desc="preparing")
 
+        shown = [0.0]
+
         def report(done: int, total: int | None) -> None:
-            progress((done, total), unit="frames", desc="rendering")
+            now = time.monotonic()
+            if now - shown[0] >= PROGRESS_SECONDS or done == total:  # the bar needs no more than this
+                shown[0] = now
+                progress((done, total), unit="frames", desc="rendering")
 
         try:
             outcome = animate(

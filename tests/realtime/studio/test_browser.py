@@ -132,7 +132,25 @@ def test_animate_rejects_bad_files_then_renders_a_playable_clip(page, screenshot
     ]
     with VideoReader(written) as reader:
         assert sum(1 for _ in reader) == 12
+    for close in browser.driver.find_elements("css selector", ".toast-close"):
+        close.click()  # the upload-size message has been checked above
     browser.screenshot(screenshots / "animate.png")
+    # 4. A long render shows its progress and stops on Cancel, keeping what it wrote.
+    frames.clear()
+    frames.send_keys("0")
+    browser.click("animate-render")
+    bar = browser.wait(
+        lambda: [
+            e.text
+            for e in browser.driver.find_elements("css selector", ".progress-text")
+            if "frames" in e.text
+        ],
+        120,
+        "the progress bar",
+    )
+    browser.screenshot(screenshots / "animate-progress.png")
+    browser.click("animate-cancel")
+    assert "kept the first" in wait_for_status(browser, "animate-status", 60, "cancelled"), bar
 
 
 def test_live_runs_with_a_video_standing_in_for_the_camera(page, driving_clip, screenshots):
@@ -175,7 +193,13 @@ def test_rerender_explains_missing_weights(page, driving_clip, screenshots):
 
 
 def test_the_page_cannot_read_server_files(studio):
-    url, _ = studio
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{url}gradio_api/file=/etc/passwd", timeout=10)
-    assert refused.value.code in (403, 404)
+    from pathlib import Path
+
+    url, workspace = studio
+    example = workspace.example_portrait()
+    with urllib.request.urlopen(f"{url}gradio_api/file={example}", timeout=10) as served:
+        assert served.status == 200  # the route works for what the studio shows...
+    for path in ("/etc/passwd", Path("README.md").resolve(), workspace.root / ".." / "elsewhere.txt"):
+        with pytest.raises(urllib.error.HTTPError) as refused:  # ...and nothing else
+            urllib.request.urlopen(f"{url}gradio_api/file={path}", timeout=10)
+        assert refused.value.code in (403, 404)

@@ -1,0 +1,192 @@
+"""Studio figures: slider -> preview latency in a real browser, and render throughput through the studio
+against the CLI.
+
+    python -m bench.studio --json OUT.json [--slides 60] [--frames 150] [--driving VIDEO] [--repeats 2]
+
+1. Latency: a studio is served on a free local port and headless Chromium opens its Edit tab with the
+   bundled 512² portrait. Each sample sets one slider the way a drag does (its input event) and times, in
+   the page, until the preview shows the new decoded picture: the whole browser path (event, HTTP, engine,
+   JPEG, DOM). Sliders cycle through smile, yaw, blink and aaa with values that always change.
+2. Throughput: the same render (bundled portrait, ``--frames`` of a driving video) through the CLI's
+   ``render`` and through the studio's Animate API (gradio_client), alternated ``--repeats`` times; frames/s
+   are the ones each prints (the render loop), and the wall time of each call is recorded too.
+
+The driving video is ``--driving``, else d0.mp4 of the development data when present, else the demo
+motion rendered first. Prints and writes figures; asserts nothing. Shared-host timings are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SLIDERS = (("smile", 1.0), ("yaw", 45.0), ("blink", 1.0), ("aaa", 1.0))
+FPS_PATTERN = re.compile(r"(\d+) frames in [\d.]+ s \(([\d.]+) frames/s\)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _summary(values: list[float]) -> dict:
+    data = np.array(values, np.float64)
+    return {
+        "count": int(data.size),
+        "p50": round(float(np.percentile(data, 50)), 1),
+        "p95": round(float(np.percentile(data, 95)), 1),
+        "mean": round(float(data.mean()), 1),
+        "max": round(float(data.max()), 1),
+    }
+
+
+def slider_latency(url: str, portrait: Path, slides: int) -> dict:
+    from realtime.studio.browser import Browser
+
+    with Browser() as browser:
+        browser.open(url)
+        browser.tab("Edit")
+        browser.upload("edit-portrait", portrait)
+        browser.wait(lambda: browser.image_src("edit-preview"), 120, "the first preview")
+        samples: list[float] = []
+        failed = 0
+        for i in range(slides + 5):  # the first 5 warm up
+            name, high = SLIDERS[i % len(SLIDERS)]
+            value = round(high * (0.2 + 0.8 * ((i * 7919) % 97) / 97.0) * (1 if i % 2 else 0.5), 2)
+            ms = browser.slide(f"edit-{name}", value, "edit-preview")
+            if i >= 5:
+                if ms < 0:
+                    failed += 1
+                else:
+                    samples.append(ms)
+    return {**_summary(samples), "no_update": failed}
+
+
+def _cli_render(portrait: Path, driving: Path, out: Path, frames: int) -> tuple[float, float, int]:
+    from realtime.cli import main
+
+    printed = io.StringIO()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(printed):
+        main(["render", "--source", str(portrait), "--driving", str(driving), "--out", str(out),
+              "--max-frames", str(frames), "--no-progress"])  # fmt: skip
+    wall = time.perf_counter() - started
+    count, fps = FPS_PATTERN.search(printed.getvalue()).groups()
+    return float(fps), wall, int(count)
+
+
+def _studio_render(
+    client, handle_file, portrait: Path, driving: Path, frames: int
+) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    _, status = client.predict(handle_file(str(portrait)), handle_file(str(driving)), "warp", None, 0, 0, None,
+                               frames, api_name="/animate")  # fmt: skip
+    wall = time.perf_counter() - started
+    found = FPS_PATTERN.search(status)
+    if found is None:
+        raise RuntimeError(f"the studio render failed: {status}")
+    count, fps = found.groups()
+    return float(fps), wall, int(count)
+
+
+def throughput(url: str, portrait: Path, driving: Path, frames: int, repeats: int, scratch: Path) -> dict:
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False)
+    runs: dict[str, list[tuple[float, float, int]]] = {"cli": [], "studio": []}
+    for i in range(repeats):
+        runs["cli"].append(_cli_render(portrait, driving, scratch / f"cli{i}.mp4", frames))
+        runs["studio"].append(_studio_render(client, handle_file, portrait, driving, frames))
+    report = {}
+    for name, results in runs.items():
+        fps = [r[0] for r in results]
+        report[name] = {
+            "frames": results[0][2],
+            "fps_runs": fps,
+            "fps_median": round(float(np.median(fps)), 2),
+            "wall_seconds_runs": [round(r[1], 2) for r in results],
+        }
+    report["studio_vs_cli"] = round(report["studio"]["fps_median"] / report["cli"]["fps_median"], 3)
+    return report
+
+
+def _driving(args, scratch: Path) -> Path:
+    if args.driving:
+        return args.driving
+    data = Path(os.environ.get("LIVEPUPPET_TEST_DATA", REPO.parent / "shared" / "data"))
+    d0 = data / "liveportrait_examples" / "driving" / "d0.mp4"
+    if d0.is_file():
+        return d0
+    from realtime.cli import main
+
+    clip = scratch / "demo_driving.mp4"
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["demo", "--out", str(clip), "--seconds", str(max(args.frames / 25.0, 1.0))])
+    return clip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.studio", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--slides", type=int, default=60, help="slider changes timed (default: 60)")
+    parser.add_argument("--frames", type=int, default=150, help="frames per render (default: 150)")
+    parser.add_argument("--repeats", type=int, default=2, help="CLI/studio render pairs (default: 2)")
+    parser.add_argument("--driving", type=Path, help="driving video for the throughput runs")
+    args = parser.parse_args(argv)
+
+    from realtime.studio.app import launch
+    from realtime.studio.browser import missing
+    from realtime.studio.workspace import StudioConfig
+
+    with tempfile.TemporaryDirectory(prefix="bench-studio-") as folder:
+        scratch = Path(folder)
+        app, url = launch(StudioConfig(workdir=scratch / "work", port=_free_port(), open_browser=False),
+                          block=False)  # fmt: skip
+        try:
+            portrait = app.studio_workspace.example_portrait()
+            reason = missing()
+            latency = {"skipped": reason} if reason else slider_latency(url, portrait, args.slides)
+            print(f"slider -> preview (browser, 512x512): {latency}")
+            driving = _driving(args, scratch)
+            render = throughput(url, portrait, driving, args.frames, args.repeats, scratch)
+            print(f"render frames/s: CLI {render['cli']['fps_runs']}, studio {render['studio']['fps_runs']} "
+                  f"(studio/CLI {render['studio_vs_cli']})")  # fmt: skip
+        finally:
+            app.close()
+    report = {
+        "slider_preview_ms": latency,
+        "render": {**render, "driving": driving.name},
+        "cpu": _cpu(),
+        "load_average": os.getloadavg(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"report: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
