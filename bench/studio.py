@@ -8,8 +8,9 @@ against the CLI.
    the page, until the preview shows the new decoded picture: the whole browser path (event, HTTP, engine,
    JPEG, DOM). Sliders cycle through smile, yaw, blink and aaa with values that always change.
 2. Throughput: the same render (bundled portrait, ``--frames`` of a driving video) through the CLI's
-   ``render`` and through the studio's Animate API (gradio_client), alternated ``--repeats`` times; frames/s
-   are the ones each prints (the render loop), and the wall time of each call is recorded too.
+   ``render`` (a process of its own) and through the studio's Animate API (gradio_client), alternated
+   ``--repeats`` times; frames/s are the ones each prints (the render loop), and the wall time of each call
+   is recorded too. The studio runs in its own process, as ``livepuppet studio`` does.
 
 The driving video is ``--driving``, else d0.mp4 of the development data when present, else the demo
 motion rendered first. Prints and writes figures; asserts nothing. Shared-host timings are noisy.
@@ -18,13 +19,13 @@ motion rendered first. Prints and writes figures; asserts nothing. Shared-host t
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import platform
 import re
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,7 +64,31 @@ def _summary(values: list[float]) -> dict:
     }
 
 
-def slider_latency(url: str, portrait: Path, slides: int) -> dict:
+def _cpu_seconds(roots: list[int]) -> float:
+    """User + system CPU seconds of the processes ``roots`` and all their descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    chosen = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in chosen and pid not in chosen:
+                chosen.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in chosen)
+
+
+def slider_latency(url: str, portrait: Path, slides: int, server_pid: int) -> dict:
     from realtime.studio.browser import Browser
 
     with Browser() as browser:
@@ -73,7 +98,11 @@ def slider_latency(url: str, portrait: Path, slides: int) -> dict:
         browser.wait(lambda: browser.image_src("edit-preview"), 120, "the first preview")
         samples: list[float] = []
         failed = 0
+        browser_root = browser.driver.service.process.pid
+        cpu = {}
         for i in range(slides + 5):  # the first 5 warm up
+            if i == 5:
+                cpu = {"server": _cpu_seconds([server_pid]), "browser": _cpu_seconds([browser_root])}
             name, high = SLIDERS[i % len(SLIDERS)]
             value = round(high * (0.2 + 0.8 * ((i * 7919) % 97) / 97.0) * (1 if i % 2 else 0.5), 2)
             ms = browser.slide(f"edit-{name}", value, "edit-preview")
@@ -82,19 +111,23 @@ def slider_latency(url: str, portrait: Path, slides: int) -> dict:
                     failed += 1
                 else:
                     samples.append(ms)
-    return {**_summary(samples), "no_update": failed}
+        # CPU each update costs, whatever the other load: what latency would approach on an idle machine.
+        cpu_ms = {
+            "server": round((_cpu_seconds([server_pid]) - cpu["server"]) * 1000 / slides, 1),
+            "browser": round((_cpu_seconds([browser_root]) - cpu["browser"]) * 1000 / slides, 1),
+        }
+    return {**_summary(samples), "no_update": failed, "cpu_ms_per_update": cpu_ms}
 
 
 def _cli_render(portrait: Path, driving: Path, out: Path, frames: int) -> tuple[float, float, int]:
-    from realtime.cli import main
-
-    printed = io.StringIO()
     started = time.perf_counter()
-    with contextlib.redirect_stdout(printed):
-        main(["render", "--source", str(portrait), "--driving", str(driving), "--out", str(out),
-              "--max-frames", str(frames), "--no-progress"])  # fmt: skip
+    printed = subprocess.run(
+        [sys.executable, "-m", "realtime.cli", "render", "--source", str(portrait), "--driving", str(driving),
+         "--out", str(out), "--max-frames", str(frames), "--no-progress"],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    ).stdout  # fmt: skip
     wall = time.perf_counter() - started
-    count, fps = FPS_PATTERN.search(printed.getvalue()).groups()
+    count, fps = FPS_PATTERN.search(printed).groups()
     return float(fps), wall, int(count)
 
 
@@ -133,6 +166,21 @@ def throughput(url: str, portrait: Path, driving: Path, frames: int, repeats: in
     return report
 
 
+def _wait_until_served(url: str, server: subprocess.Popen, seconds: float = 180.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the studio exited before serving")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the studio did not answer at {url} within {seconds:g} s")
+
+
 def _driving(args, scratch: Path) -> Path:
     if args.driving:
         return args.driving
@@ -140,11 +188,9 @@ def _driving(args, scratch: Path) -> Path:
     d0 = data / "liveportrait_examples" / "driving" / "d0.mp4"
     if d0.is_file():
         return d0
-    from realtime.cli import main
-
     clip = scratch / "demo_driving.mp4"
-    with contextlib.redirect_stdout(io.StringIO()):
-        main(["demo", "--out", str(clip), "--seconds", str(max(args.frames / 25.0, 1.0))])
+    subprocess.run([sys.executable, "-m", "realtime.cli", "demo", "--out", str(clip),
+                    "--seconds", str(max(args.frames / 25.0, 1.0))], capture_output=True, check=True, cwd=REPO)  # fmt: skip
     return clip
 
 
@@ -157,25 +203,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--driving", type=Path, help="driving video for the throughput runs")
     args = parser.parse_args(argv)
 
-    from realtime.studio.app import launch
     from realtime.studio.browser import missing
-    from realtime.studio.workspace import StudioConfig
 
     with tempfile.TemporaryDirectory(prefix="bench-studio-") as folder:
         scratch = Path(folder)
-        app, url = launch(StudioConfig(workdir=scratch / "work", port=_free_port(), open_browser=False),
-                          block=False)  # fmt: skip
+        port = _free_port()
+        # The studio in its own process, as `livepuppet studio` runs it (the browser and the API client here).
+        server = subprocess.Popen(
+            [sys.executable, "-m", "realtime.cli", "studio", "--no-browser", "--port", str(port),
+             "--workdir", str(scratch / "work")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}/"
         try:
-            portrait = app.studio_workspace.example_portrait()
+            _wait_until_served(url, server)
+            portrait = scratch / "work" / "examples" / "astronaut.png"  # written by the studio at start
             reason = missing()
-            latency = {"skipped": reason} if reason else slider_latency(url, portrait, args.slides)
+            latency = (
+                {"skipped": reason} if reason else slider_latency(url, portrait, args.slides, server.pid)
+            )
             print(f"slider -> preview (browser, 512x512): {latency}")
             driving = _driving(args, scratch)
             render = throughput(url, portrait, driving, args.frames, args.repeats, scratch)
             print(f"render frames/s: CLI {render['cli']['fps_runs']}, studio {render['studio']['fps_runs']} "
                   f"(studio/CLI {render['studio_vs_cli']})")  # fmt: skip
         finally:
-            app.close()
+            server.terminate()
+            server.wait(30)
     report = {
         "slider_preview_ms": latency,
         "render": {**render, "driving": driving.name},

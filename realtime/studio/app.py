@@ -61,6 +61,7 @@ def launch(config: StudioConfig, block: bool = True):
         prevent_thread_lock=not block,
         ssr_mode=False,
         mcp_server=False,
+        run_history=False,  # the page would keep every preview (inline JPEGs) in localStorage
         quiet=not block,
     )
     return app, url

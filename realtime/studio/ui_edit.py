@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 
 import cv2
 import gradio as gr
@@ -18,10 +19,10 @@ LABELS = {"pupil_x": "gaze x", "pupil_y": "gaze y", "look_at_camera": "look at c
 HELP_TEXT = {**HELP, "look_at_camera": "turn the eyes to the camera, 0..1"}
 
 
-def preview_html(frame: np.ndarray | None) -> str:
+def preview_html(frame: np.ndarray | None, message: str = "Upload a portrait to see it here.") -> str:
     """The preview as an inline JPEG (no file written, no second request: the preview follows a drag)."""
     if frame is None:
-        return '<div class="lp-preview-empty">Upload a portrait to see it here.</div>'
+        return f'<div class="lp-preview-empty">{html.escape(message)}</div>'
     _, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     encoded = base64.b64encode(data.tobytes()).decode("ascii")
     return f'<img alt="preview" style="max-width:100%" src="data:image/jpeg;base64,{encoded}">'
@@ -67,20 +68,32 @@ def build(editor: Editor) -> None:
     def params(values) -> ExpressionParams:
         return editor.params(dict(zip(names, values)))
 
-    def show(portrait, engine, weights, *values):
-        if not portrait:
-            return preview_html(None), ""
-        try:
-            return preview_html(editor.prepared(portrait, engine, weights).render(params(values))), ""
-        except LivePuppetError as exc:
-            return preview_html(None), f"error: {exc}"
+    # The preview event carries only the sliders (and a server-side state naming the prepared portrait):
+    # the fewer components an event touches, the less the page redraws per slider step.
+    selected = gr.State(None)  # (portrait, engine, weights) once prepared without error
 
-    inputs = [portrait, engine, weights, *sliders]
+    def prepare(portrait, engine, weights, *values):
+        if not portrait:
+            return None, preview_html(None), ""
+        try:
+            frame = editor.prepared(portrait, engine, weights).render(params(values))
+        except LivePuppetError as exc:
+            return None, preview_html(None), f"error: {exc}"
+        return (portrait, engine, weights), preview_html(frame), ""
+
+    def show(selection, *values):
+        if selection is None:
+            return preview_html(None)
+        try:
+            return preview_html(editor.prepared(*selection).render(params(values)))
+        except LivePuppetError as exc:
+            return preview_html(None, f"error: {exc}")
+
     gr.on(
         [slider.input for slider in sliders],
         show,
-        inputs,
-        [preview, status],
+        [selected, *sliders],
+        preview,
         trigger_mode="always_last",
         show_progress="hidden",
         queue=False,
@@ -90,27 +103,28 @@ def build(editor: Editor) -> None:
     )
     gr.on(
         [portrait.change, engine.change, weights.change],
-        show,
-        inputs,
-        [preview, status],
+        prepare,
+        [portrait, engine, weights, *sliders],
+        [selected, preview, status],
         show_progress="minimal",
         api_name="prepare",
         concurrency_limit=1,
         concurrency_id="edit-preview",
     )
     reset.click(lambda: [0.0] * len(sliders), None, sliders, api_name=False).then(
-        show, inputs, [preview, status], api_name=False
+        show, [selected, *sliders], preview, api_name=False
     )
 
-    def save_still(portrait, engine, weights, *values):
+    def save_still(selection, *values):
+        if selection is None:
+            return None, "error: no portrait: upload one first"
         try:
-            frame = editor.prepared(portrait, engine, weights).render(params(values))
-            path = editor.save_still(frame)
+            path = editor.save_still(editor.prepared(*selection).render(params(values)))
         except LivePuppetError as exc:
             return None, f"error: {exc}"
         return str(path), f"saved {path.name}"
 
-    save.click(save_still, inputs, [still, status], api_name="save_still")
+    save.click(save_still, [selected, *sliders], [still, status], api_name="save_still")
 
     def add_keyframe(t, *values):
         try:

@@ -34,10 +34,11 @@ def test_preview_through_the_api_follows_the_parameters(client):
     portrait = module.handle_file(str(workspace.example_portrait()))
     neutral = [0.0] * len(ExpressionParams.names())
     jaw_open = [1.0 if name == "aaa" else 0.0 for name in ExpressionParams.names()]
+    _, status = api.predict(portrait, "warp", None, *neutral, api_name="/prepare")
+    assert status == ""
     images = []
     for values in (neutral, jaw_open):
-        html, status = api.predict(portrait, "warp", None, *values, api_name="/preview")
-        assert status == ""
+        html = api.predict(*values, api_name="/preview")
         images.append(fetch_image(html.split('src="', 1)[1].split('"', 1)[0]))
     change = np.abs(images[1].astype(np.int16) - images[0].astype(np.int16)).max(axis=2)
     assert np.percentile(change, 99.5) > 25
