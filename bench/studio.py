@@ -9,7 +9,7 @@ against the CLI.
    JPEG, DOM). Sliders cycle through smile, yaw, blink and aaa with values that always change.
 2. Throughput: the same render (bundled portrait, ``--frames`` of a driving video) through the CLI's
    ``render`` (a process of its own) and through the studio's Animate API (gradio_client), alternated
-   ``--repeats`` times; frames/s are the ones each prints (the render loop), and the wall time of each call
+   ``--repeats`` times (each pair in turn starting with the other); frames/s are the ones each prints (the render loop), and the wall time of each call
    is recorded too. The studio runs in its own process, as ``livepuppet studio`` does.
 
 The driving video is ``--driving``, else d0.mp4 of the development data when present, else the demo
@@ -150,9 +150,13 @@ def throughput(url: str, portrait: Path, driving: Path, frames: int, repeats: in
 
     client = Client(url, verbose=False)
     runs: dict[str, list[tuple[float, float, int]]] = {"cli": [], "studio": []}
-    for i in range(repeats):
-        runs["cli"].append(_cli_render(portrait, driving, scratch / f"cli{i}.mp4", frames))
-        runs["studio"].append(_studio_render(client, handle_file, portrait, driving, frames))
+    for i in range(repeats):  # alternate which goes first: the shared host's load drifts
+        order = ("cli", "studio") if i % 2 == 0 else ("studio", "cli")
+        for name in order:
+            if name == "cli":
+                runs["cli"].append(_cli_render(portrait, driving, scratch / f"cli{i}.mp4", frames))
+            else:
+                runs["studio"].append(_studio_render(client, handle_file, portrait, driving, frames))
     report = {}
     for name, results in runs.items():
         fps = [r[0] for r in results]
@@ -163,6 +167,8 @@ def throughput(url: str, portrait: Path, driving: Path, frames: int, repeats: in
             "wall_seconds_runs": [round(r[1], 2) for r in results],
         }
     report["studio_vs_cli"] = round(report["studio"]["fps_median"] / report["cli"]["fps_median"], 3)
+    pairs = [s[0] / c[0] for s, c in zip(runs["studio"], runs["cli"])]
+    report["studio_vs_cli_per_pair_median"] = round(float(np.median(pairs)), 3)
     return report
 
 
