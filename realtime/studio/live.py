@@ -183,7 +183,9 @@ class LiveRunner:
         shown = getattr(getattr(page, "window", None), "shown", None)
         if not shown:
             return None
-        return shown[-1][..., ::-1]
+        import cv2
+
+        return cv2.cvtColor(shown[-1], cv2.COLOR_BGR2RGB)
 
     def readout(self) -> str:
         if self.error:

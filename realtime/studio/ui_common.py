@@ -1,8 +1,13 @@
-"""Inputs several tabs share: the portrait picker and the engine pickers."""
+"""What several tabs share: the portrait picker, the engine pickers and the inline preview picture."""
 
 from __future__ import annotations
 
+import base64
+import html
+
+import cv2
 import gradio as gr
+import numpy as np
 
 from realtime.studio.workspace import Workspace
 
@@ -31,3 +36,12 @@ def engine_pickers(workspace: Workspace) -> tuple[gr.Dropdown, gr.Dropdown]:
         label=f"Weights folder (neural engine; folders in {workspace.models})",
     )
     return engine, weights
+
+
+def preview_html(frame: np.ndarray | None, message: str = "Upload a portrait to see it here.") -> str:
+    """The preview as an inline JPEG (no file written, no second request: the preview follows a drag)."""
+    if frame is None:
+        return f'<div class="lp-preview-empty">{html.escape(message)}</div>'
+    _, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    encoded = base64.b64encode(data.tobytes()).decode("ascii")
+    return f'<img alt="preview" style="max-width:100%" src="data:image/jpeg;base64,{encoded}">'

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import html
-
-import cv2
 import gradio as gr
-import numpy as np
 
 from engines.base import LivePuppetError
 from engines.expressions import RANGES, ExpressionParams
 from realtime.commands.edit import HELP
 from realtime.studio.editor import Editor
-from realtime.studio.ui_common import engine_pickers, portrait_input
+from realtime.studio.ui_common import engine_pickers, portrait_input, preview_html
 
 LABELS = {"pupil_x": "gaze x", "pupil_y": "gaze y", "look_at_camera": "look at camera"}
 HELP_TEXT = {**HELP, "look_at_camera": "turn the eyes to the camera, 0..1"}
-
-
-def preview_html(frame: np.ndarray | None, message: str = "Upload a portrait to see it here.") -> str:
-    """The preview as an inline JPEG (no file written, no second request: the preview follows a drag)."""
-    if frame is None:
-        return f'<div class="lp-preview-empty">{html.escape(message)}</div>'
-    _, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    encoded = base64.b64encode(data.tobytes()).decode("ascii")
-    return f'<img alt="preview" style="max-width:100%" src="data:image/jpeg;base64,{encoded}">'
 
 
 def build(editor: Editor) -> None:

@@ -8,7 +8,7 @@ from engines.base import LivePuppetError
 from realtime.presets import LOOK_AT_CAMERA_KEY, RELEASE_KEY
 from realtime.studio.editor import Editor
 from realtime.studio.live import VIDEO_AS_CAMERA, LiveRequest, LiveRunner, camera_choices, presets_for_buttons
-from realtime.studio.ui_common import engine_pickers, portrait_input
+from realtime.studio.ui_common import engine_pickers, portrait_input, preview_html
 from realtime.studio.workspace import VIDEO_SUFFIXES
 
 PREVIEW_SECONDS = 0.25  # how often the page polls the preview
@@ -36,7 +36,7 @@ def build(runner: LiveRunner, editor: Editor) -> None:
                     mirror = gr.Checkbox(True, label="Mirror the preview")
                     mic = gr.Checkbox(False, label="Mic lip sync")
         with gr.Column():
-            preview = gr.Image(label="Live preview", interactive=False, format="jpeg", elem_id="live-preview")
+            preview = gr.HTML(preview_html(None, "The preview shows here once live."), elem_id="live-preview")
             readout = gr.Textbox(label="Status", lines=2, interactive=False, elem_id="live-readout")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="live-start")
@@ -81,7 +81,9 @@ def build(runner: LiveRunner, editor: Editor) -> None:
 
     def tick():
         frame = runner.preview()
-        return (frame if frame is not None else gr.skip()), runner.readout(), gr.Timer(active=runner.running)
+        # Inline pictures: a file per poll would pile up in the upload cache during a long session.
+        shown = preview_html(frame) if frame is not None else gr.skip()
+        return shown, runner.readout(), gr.Timer(active=runner.running)
 
     timer.tick(tick, None, [preview, readout, timer], show_progress="hidden", api_name="live_status")
     stop.click(lambda: (runner.stop(), runner.readout())[1], None, readout, api_name="live_stop")
