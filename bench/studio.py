@@ -12,8 +12,8 @@ against the CLI.
    ``--repeats`` times (each pair in turn starting with the other); frames/s are the ones each prints (the render loop), and the wall time of each call
    is recorded too. The studio runs in its own process, as ``livepuppet studio`` does.
 
-The driving video is ``--driving``, else d0.mp4 of the development data when present, else the demo
-motion rendered first. Prints and writes figures; asserts nothing. Shared-host timings are noisy.
+The driving video is ``--driving``, else the bundled portrait performing the demo motion for ``--frames``
+frames (rendered first; a face video long enough to average out a noisy host). Prints and writes figures; asserts nothing. Shared-host timings are noisy.
 """
 
 from __future__ import annotations
@@ -190,10 +190,6 @@ def _wait_until_served(url: str, server: subprocess.Popen, seconds: float = 180.
 def _driving(args, scratch: Path) -> Path:
     if args.driving:
         return args.driving
-    data = Path(os.environ.get("LIVEPUPPET_TEST_DATA", REPO.parent / "shared" / "data"))
-    d0 = data / "liveportrait_examples" / "driving" / "d0.mp4"
-    if d0.is_file():
-        return d0
     clip = scratch / "demo_driving.mp4"
     subprocess.run([sys.executable, "-m", "realtime.cli", "demo", "--out", str(clip),
                     "--seconds", str(max(args.frames / 25.0, 1.0))], capture_output=True, check=True, cwd=REPO)  # fmt: skip

@@ -47,8 +47,13 @@ def build_app(workspace: Workspace):
 
 def launch(config: StudioConfig, block: bool = True):
     """Build and serve the studio; returns (app, local URL). ``block`` waits until Ctrl-C."""
+    from realtime.live.blas import limit_blas_threads
+
     workspace = Workspace(config)
     prepare_environment(workspace)
+    # As in the live loop: OpenBLAS's spinning workers made each preview wait on descheduled threads (on
+    # 2 busy cores most of a warp frame went to sched_yield); one thread serves an interactive page better.
+    limit_blas_threads(1)
     app = build_app(workspace)
     app.queue(default_concurrency_limit=1)
     _, url, _ = app.launch(

@@ -12,6 +12,9 @@ import numpy as np
 from realtime.studio.workspace import Workspace
 
 ENGINES = ("warp", "liveportrait")
+PREVIEW_QUALITY = (
+    80  # JPEG quality of the previews (saved stills are PNG): fewer bytes for the page to take in
+)
 
 
 def portrait_input(workspace: Workspace, elem_id: str) -> gr.Image:
@@ -42,6 +45,8 @@ def preview_html(frame: np.ndarray | None, message: str = "Upload a portrait to 
     """The preview as an inline JPEG (no file written, no second request: the preview follows a drag)."""
     if frame is None:
         return f'<div class="lp-preview-empty">{html.escape(message)}</div>'
-    _, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    _, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY]
+    )
     encoded = base64.b64encode(data.tobytes()).decode("ascii")
     return f'<img alt="preview" style="max-width:100%" src="data:image/jpeg;base64,{encoded}">'
