@@ -1,16 +1,26 @@
-"""Lip-sync benchmark: how well the mouth predicted from the sound alone follows the real mouth.
+"""Lip-sync benchmark v2: how well the mouth predicted from the sound alone matches the real mouth.
 
-    python -m bench.lipsync --data ../shared/data/liveportrait_examples/driving --json lipsync.json
+    python -m bench.lipsync --data ../shared/data/dev_media/driving --only t01,t02,t03,t04,v03,b02 \
+        --json /tmp/lipsync.json
 
-For every video with a sound track under ``--data``: the speech -> mouth model's opening (from the audio
-only) against the mouth opening measured on the face in the same video (MediaPipe face mesh,
-:func:`engines.landmarks.mouth_opening`), as the Pearson correlation per video, at lag 0 and at the best lag
-within +-100 ms (10 ms steps; a positive lag means the face moves after the sound). Videos without audio are
-listed as skipped.
+For every video with a sound track under ``--data`` (``--only``: name prefixes), on the video's clock
+(frame timestamps, so variable frame rate files are fine):
 
-Also the live sound-to-mouth latency: the audio block (buffering), the model's step response (time from a
-voice onset to half the final opening, run on a synthesized vowel), the processing time per block, and, when
-a microphone is there, PortAudio's reported input latency. Prints a table and writes JSON; asserts nothing.
+- **r**: Pearson correlation of the predicted mouth opening with the one measured on the face (MediaPipe,
+  :func:`engines.landmarks.mouth_opening`) at lag 0 and at the best lag within +-300 ms (10 ms steps;
+  lag > 0: the face moves after the sound), for the offline model (look-ahead), the live model (causal)
+  and a baseline: the log energy of 300-3000 Hz on 80 ms windows.
+- **pause agreement**: of the frames at least 200 ms from any voiced audio (webrtcvad) where the real
+  mouth is closed, the share where the predicted one (offline) is closed too.
+- **shape r**: while voiced, the correlation of the mouth's width / height (outer lips) measured on the
+  face with the same ratio on a face rig driven by the predicted mouth (the clip's own closed-mouth face
+  with the expression parameters applied, as the warp engine would show it).
+- **latency** of the live path: the audio block, the model's step response to a vowel onset (time to half
+  the final opening), the processing per block, and, with a microphone, PortAudio's input latency.
+
+Templates: each clip is scored with voice templates derived from the *other* clips (leave-one-clip-out,
+:mod:`bench.voice_templates`), so no clip is scored with templates fitted on itself; ``--shipped`` uses the
+package's templates instead. Prints a table and writes JSON; asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,39 +33,19 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.landmarks import mouth_opening
-from realtime.audio.mouth_model import MouthConfig, MouthModel, analyse
-from realtime.audio.source import load_audio
+from realtime.audio.features import HOP, SAMPLE_RATE
+from realtime.audio.mouth_model import MouthConfig, MouthModel, MouthTrack, analyse
+from realtime.audio.visemes import VoiceTemplates
 
 log = logging.getLogger("bench.lipsync")
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
-MAX_LAG = 0.1
+MAX_LAG = 0.3
 LAG_STEP = 0.01
-
-
-def has_audio(path: Path) -> bool:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return bool(container.streams.audio)
-    except av.error.FFmpegError:
-        return False
-
-
-def measured_openings(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(times (T,), mouth openings (T,), NaN where no face) of a video, by MediaPipe in tracking mode."""
-    from realtime.tracker import FaceTracker
-    from realtime.video_io import VideoReader
-
-    times, openings = [], []
-    with FaceTracker(static_image=False, max_faces=1) as tracker, VideoReader(path) as reader:
-        for frame in reader:
-            face = tracker.track(frame.image)
-            times.append(frame.timestamp)
-            openings.append(mouth_opening(face.landmarks) if face is not None else np.nan)
-    return np.asarray(times), np.asarray(openings, np.float64)
+PAUSE_DISTANCE = 0.2  # seconds from voiced audio
+REAL_CLOSED = 0.05  # measured lip gap / mouth width below this: closed
+PREDICTED_CLOSED = 0.1  # predicted opening (0..1, ~ twice the lip gap / width) below this: closed
+BASELINE_WINDOW = 0.08
+BASELINE_BAND = (300.0, 3000.0)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -68,58 +58,124 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 def lag_scan(track_times: np.ndarray, predicted: np.ndarray, times: np.ndarray, measured: np.ndarray) -> dict:
     """Correlation of the prediction shifted by each lag against the measurement."""
     lags = np.round(np.arange(-MAX_LAG, MAX_LAG + 1e-9, LAG_STEP), 3)
-    values = []
-    for lag in lags:
-        # lag > 0: the face moves after the sound, so the frame at t matches the sound at t - lag
-        shifted = np.interp(times - lag, track_times, predicted, left=np.nan, right=np.nan)
-        values.append(correlation(shifted, measured))
-    values = np.asarray(values)
-    best = int(np.nanargmax(values))
+    # lag > 0: the face moves after the sound, so the frame at t matches the prediction at t - lag
+    values = np.array(
+        [
+            correlation(np.interp(times - lag, track_times, predicted, left=np.nan, right=np.nan), measured)
+            for lag in lags
+        ]
+    )
+    best = int(np.nanargmax(values)) if np.isfinite(values).any() else len(lags) // 2
     return {
-        "r_lag0": float(values[len(lags) // 2]),
-        "r_best": float(values[best]),
+        "r_lag0": round(float(values[len(lags) // 2]), 3),
+        "r_best": round(float(values[best]), 3),
         "best_lag_ms": float(lags[best] * 1e3),
     }
 
 
-def evaluate_video(path: Path, config: MouthConfig) -> dict:
+def band_energy_baseline(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(times (T,), log energy of 300-3000 Hz on centred 80 ms Hann windows every 10 ms)."""
+    window = int(BASELINE_WINDOW * SAMPLE_RATE)
+    padded = np.concatenate([np.zeros(window // 2), samples, np.zeros(window)])
+    count = len(samples) // HOP
+    frames = padded[np.arange(count)[:, None] * HOP + np.arange(window)[None, :]] * np.hanning(window)
+    freqs = np.fft.rfftfreq(window, 1.0 / SAMPLE_RATE)
+    band = (freqs >= BASELINE_BAND[0]) & (freqs < BASELINE_BAND[1])
+    energy = (np.abs(np.fft.rfft(frames, axis=1)[:, band]) ** 2).sum(axis=1)
+    return np.arange(count) * HOP / SAMPLE_RATE, np.log(energy + 1e-10)
+
+
+def _far_from_voice(clip, times: np.ndarray) -> np.ndarray:
+    voiced_times = clip.hop_times[clip.features.voiced]
+    if voiced_times.size == 0:
+        return np.ones(len(times), bool)
+    nearest = np.abs(times[:, None] - voiced_times[None, :]).min(axis=1)
+    return nearest >= PAUSE_DISTANCE
+
+
+def pause_agreement(clip, track: MouthTrack, real_opening: np.ndarray) -> dict:
+    """In the pauses (frames >= 200 ms from voiced audio): ``pause_agreement`` the share of real-closed
+    frames where the prediction is closed too (NaN when the real mouth never closes in a pause), and, as
+    context, how many pause frames there are, how many have the real mouth closed, and the share with the
+    predicted mouth closed whatever the real one does."""
+    times = clip.frame_times
+    pause = _far_from_voice(clip, times)
+    predicted_closed = np.array([track.at(t).opening < PREDICTED_CLOSED for t in times])
+    real_closed = pause & (real_opening < REAL_CLOSED)
+    return {
+        "pause_agreement": round(float(predicted_closed[real_closed].mean()), 3)
+        if real_closed.any()
+        else float("nan"),
+        "pause_frames": int(pause.sum()),
+        "pause_frames_real_closed": int(real_closed.sum()),
+        "pause_predicted_closed": round(float(predicted_closed[pause].mean()), 3)
+        if pause.any()
+        else float("nan"),
+    }
+
+
+def shape_correlation(clip, track: MouthTrack, real_opening: np.ndarray) -> float:
+    """Correlation of measured and rig-predicted mouth width / height over the voiced frames."""
+    from bench.speech_clips import mouth_ratio
+    from engines.base import Motion
+    from engines.expressions import apply_expression
+    from engines.landmarks import neutral_points
+    from realtime.audio.mouth import mouth_params
+
+    faces = np.flatnonzero(np.isfinite(real_opening))
+    if faces.size == 0:
+        return float("nan")
+    neutral = neutral_points(clip.landmarks[faces[np.argmin(real_opening[faces])]])
+    identity = Motion.identity(neutral)
+    voiced = ~_far_from_voice(clip, clip.frame_times) & np.isfinite(real_opening)
+    predicted = np.full(len(clip.frame_times), np.nan)
+    for k in np.flatnonzero(voiced):
+        motion = apply_expression(identity, mouth_params(track.at(clip.frame_times[k])))
+        predicted[k] = mouth_ratio(neutral + motion.expression)
+    return correlation(predicted, clip.ratio)
+
+
+def evaluate_clip(clip, templates: VoiceTemplates, config: MouthConfig) -> dict:
+    real = clip.opening
     started = time.perf_counter()
-    samples = load_audio(path, config.sample_rate)
-    track = analyse(samples, config)
+    offline = analyse(clip.samples, config, templates, lookahead=True)
+    offline = MouthTrack(offline.times + clip.audio_start, offline.values)
     model_seconds = time.perf_counter() - started
-    times, measured = measured_openings(path)
-    result = lag_scan(track.times, track.values[:, 0], times, measured)
-    result.update(
-        video=path.name,
-        frames=len(times),
-        frames_with_face=int(np.isfinite(measured).sum()),
-        audio_seconds=round(len(samples) / config.sample_rate, 2),
-        model_realtime_factor=round(model_seconds / max(len(samples) / config.sample_rate, 1e-9), 4),
-    )
-    return result
+    live = analyse(clip.samples, config, templates, lookahead=False)
+    live = MouthTrack(live.times + clip.audio_start, live.values)
+    base_times, base = band_energy_baseline(clip.samples)
+    audio_seconds = len(clip.samples) / SAMPLE_RATE
+    return {
+        "offline": lag_scan(offline.times, offline.values[:, 0], clip.frame_times, real),
+        "live": lag_scan(live.times, live.values[:, 0], clip.frame_times, real),
+        "baseline": lag_scan(base_times + clip.audio_start, base, clip.frame_times, real),
+        **pause_agreement(clip, offline, real),
+        "shape_r": round(shape_correlation(clip, offline, real), 3),
+        "frames": len(clip.frame_times),
+        "frames_with_face": int(np.isfinite(real).sum()),
+        "audio_seconds": round(audio_seconds, 2),
+        "offline_realtime_factor": round(model_seconds / max(audio_seconds, 1e-9), 4),
+    }
 
 
-def synthetic_vowel(seconds: float, sample_rate: int, f0: float = 120.0) -> np.ndarray:
+def synthetic_vowel(seconds: float, f0: float = 120.0) -> np.ndarray:
     """An /a/-like vowel: a glottal pulse train through three formant resonators (730, 1090, 2440 Hz)."""
     from scipy.signal import lfilter
 
-    n = int(seconds * sample_rate)
-    source = np.zeros(n)
-    source[:: int(sample_rate / f0)] = 1.0
-    out = source
+    out = np.zeros(int(seconds * SAMPLE_RATE))
+    out[:: int(SAMPLE_RATE / f0)] = 1.0
     for freq, bandwidth in ((730, 90), (1090, 110), (2440, 170)):
-        r = np.exp(-np.pi * bandwidth / sample_rate)
-        theta = 2 * np.pi * freq / sample_rate
+        r = np.exp(-np.pi * bandwidth / SAMPLE_RATE)
+        theta = 2 * np.pi * freq / SAMPLE_RATE
         out = lfilter([1 - r], [1, -2 * r * np.cos(theta), r * r], out)
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
 
 def latency(config: MouthConfig, block_size: int = 160, device: str | int | None = None) -> dict:
     """Live sound-to-mouth latency parts, in milliseconds (see the module docstring)."""
-    rate = config.sample_rate
     rng = np.random.default_rng(0)
-    silence = (1e-3 * rng.standard_normal(rate)).astype(np.float32)
-    voice = synthetic_vowel(1.0, rate) + (1e-3 * rng.standard_normal(rate)).astype(np.float32)
+    silence = (1e-3 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
+    voice = synthetic_vowel(1.0) + (1e-3 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
     signal = np.concatenate([silence, voice])
     model = MouthModel(config)
     openings, per_block = [], []
@@ -129,31 +185,35 @@ def latency(config: MouthConfig, block_size: int = 160, device: str | int | None
         per_block.append(time.perf_counter() - t0)
         openings.extend(s.opening for s in states)
     openings = np.asarray(openings)
-    hop_s = config.hop / rate
-    onset_hop = len(silence) / config.hop
-    plateau = float(np.median(openings[int(onset_hop) + 20 :]))
-    crossed = int(np.argmax(openings >= 0.5 * plateau))
-    response = max(0.0, (crossed + 1) * hop_s - len(silence) / rate)  # states are stamped at their hop's end
+    onset_hop = len(silence) // HOP
+    plateau = float(np.median(openings[onset_hop + 20 :]))
+    crossed = onset_hop + int(np.argmax(openings[onset_hop:] >= 0.5 * plateau))
+    response = max(0.0, (crossed + 1) * HOP / SAMPLE_RATE - len(silence) / SAMPLE_RATE)  # stamped at hop end
     result = {
-        "block_ms": 1e3 * block_size / rate,
-        "model_response_ms": 1e3 * response,
-        "processing_per_block_ms": 1e3 * float(np.median(per_block)),
-        "processing_per_block_p99_ms": 1e3 * float(np.percentile(per_block, 99)),
+        "block_ms": 1e3 * block_size / SAMPLE_RATE,
+        "model_response_ms": round(1e3 * response, 1),
+        "processing_per_block_ms": round(1e3 * float(np.median(per_block)), 3),
+        "processing_per_block_p99_ms": round(1e3 * float(np.percentile(per_block, 99)), 3),
     }
-    device_ms = _device_input_latency_ms(rate, block_size, device)
-    result["device_input_ms"] = device_ms
-    parts = ("block_ms", "model_response_ms", "processing_per_block_ms", "device_input_ms")
-    result["total_ms"] = sum(result[k] for k in parts if result[k] is not None)
+    result["total_ms"] = round(
+        sum(result[k] for k in ("block_ms", "model_response_ms", "processing_per_block_ms")), 1
+    )
+    result["device_input_ms"] = _device_input_latency_ms(block_size, device)  # reported apart
     return result
 
 
-def _device_input_latency_ms(rate: int, block_size: int, device: str | int | None) -> float | None:
+def _device_input_latency_ms(block_size: int, device: str | int | None) -> float | None:
     """PortAudio's input latency for the microphone, or None without PortAudio or a microphone."""
     try:
         import sounddevice as sd
 
         with sd.InputStream(
-            device=device, samplerate=rate, blocksize=block_size, channels=1, dtype="float32", latency="low"
+            device=device,
+            samplerate=SAMPLE_RATE,
+            blocksize=block_size,
+            channels=1,
+            dtype="float32",
+            latency="low",
         ) as s:
             return 1e3 * float(s.latency)
     except Exception as exc:  # noqa: BLE001 - no PortAudio, no device: reported, not fatal
@@ -161,45 +221,88 @@ def _device_input_latency_ms(rate: int, block_size: int, device: str | int | Non
         return None
 
 
-def videos_in(data: Path) -> list[Path]:
-    roots = [data, data / "driving"]
-    found = sorted(
-        {p for root in roots if root.is_dir() for p in root.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES}
-    )
-    return found
+def _mean(videos: dict) -> dict:
+    def avg(values):
+        values = [v for v in values if np.isfinite(v)]
+        return round(float(np.mean(values)), 3) if values else float("nan")
+
+    out = {}
+    for path in ("offline", "live", "baseline"):
+        out[path] = {
+            k: avg([v[path][k] for v in videos.values()]) for k in ("r_lag0", "r_best", "best_lag_ms")
+        }
+    out["pause_agreement"] = avg([v["pause_agreement"] for v in videos.values()])
+    out["pause_predicted_closed"] = avg([v["pause_predicted_closed"] for v in videos.values()])
+    out["shape_r"] = avg([v["shape_r"] for v in videos.values()])
+    return out
+
+
+def print_table(result: dict) -> None:
+    print(f"{'video':<8} {'offline r0/best/lag':>21} {'live r0/best/lag':>19} {'baseline r0/best/lag':>21} "
+          f"{'pause':>6} {'closed/n':>10} {'shape r':>7}")  # fmt: skip
+    rows = {**result["videos"], "mean": result["mean"]}
+    for name, v in rows.items():
+        cells = [
+            f"{v[p]['r_lag0']:.2f}/{v[p]['r_best']:.2f}/{v[p]['best_lag_ms']:+4.0f}"
+            for p in ("offline", "live", "baseline")
+        ]
+        pauses = f"{v['pause_predicted_closed']:.2f}/{v['pause_frames']}" if "pause_frames" in v else ""
+        print(f"{name[:8]:<8} {cells[0]:>21} {cells[1]:>19} {cells[2]:>21} {v['pause_agreement']:>6.2f} "
+              f"{pauses:>10} {v['shape_r']:>7.2f}")  # fmt: skip
+    lat = result["latency"]
+    device = "n/a" if lat["device_input_ms"] is None else f"{lat['device_input_ms']:.1f}"
+    print(f"live latency: block {lat['block_ms']:.1f} ms + model response {lat['model_response_ms']:.1f} ms + "
+          f"processing {lat['processing_per_block_ms']:.2f} ms = {lat['total_ms']:.1f} ms "
+          f"(device input, apart: {device} ms)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.speech_clips import has_audio, load_clip, videos_in
+    from bench.voice_templates import derive_templates
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--data", type=Path, required=True, help="folder with talking videos (or its driving/)"
     )
-    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--only", help="comma-separated name prefixes of the videos to score")
     parser.add_argument(
-        "--mic", help="PortAudio input device for the latency figure (default: the default input)"
+        "--shipped", action="store_true", help="score with the package's templates (not leave-one-out)"
     )
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--mic", help="PortAudio input device for the device latency figure")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = MouthConfig()
-    videos, skipped = [], []
-    for path in videos_in(args.data):
-        if not has_audio(path):
-            skipped.append(path.name)
-            continue
-        log.info("%s ...", path.name)
-        videos.append(evaluate_video(path, config))
-    lat = latency(config, device=int(args.mic) if args.mic and args.mic.isdigit() else args.mic)
-    print(f"{'video':<12} {'frames':>6} {'face':>5} {'r(lag 0)':>9} {'r(best)':>8} {'lag ms':>7}")
-    for v in videos:
-        print(f"{v['video']:<12} {v['frames']:>6} {v['frames_with_face']:>5} {v['r_lag0']:>9.3f} "
-              f"{v['r_best']:>8.3f} {v['best_lag_ms']:>7.0f}")  # fmt: skip
+    prefixes = tuple(args.only.split(",")) if args.only else ("",)
+    paths = [p for p in videos_in(args.data) if p.name.startswith(prefixes)]
+    skipped = [p.name for p in paths if not has_audio(p)]
+    clips = []
+    for path in paths:
+        if path.name not in skipped:
+            log.info("%s ...", path.name)
+            clips.append(load_clip(path, phones=not args.shipped))
+    videos = {}
+    for clip in clips:
+        others = [c for c in clips if c is not clip]
+        if args.shipped or not others:
+            templates = VoiceTemplates.default()
+        else:
+            templates = derive_templates(others, "leave-one-clip-out")
+        videos[clip.name] = evaluate_clip(clip, templates, config)
+    mic = int(args.mic) if args.mic and args.mic.isdigit() else args.mic
+    result = {
+        "videos": videos,
+        "mean": _mean(videos) if videos else {},
+        "latency": latency(config, device=mic),
+        "templates": "shipped" if args.shipped else "leave-one-clip-out",
+        "skipped": skipped,
+    }
+    if videos:
+        print_table(result)
     if skipped:
         print("no audio (skipped): " + ", ".join(skipped))
-    device = "n/a" if lat["device_input_ms"] is None else f"{lat['device_input_ms']:.1f}"
-    print(f"live latency: block {lat['block_ms']:.1f} ms + model response {lat['model_response_ms']:.1f} ms + "
-          f"processing {lat['processing_per_block_ms']:.2f} ms + device input {device} ms = {lat['total_ms']:.1f} ms")  # fmt: skip
     if args.json:
-        args.json.write_text(json.dumps({"videos": videos, "skipped": skipped, "latency": lat}, indent=2))
+        args.json.write_text(json.dumps(result, indent=2))
     return 0
 
 

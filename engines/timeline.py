@@ -1,6 +1,6 @@
-"""Keyframed expression edits over time: a JSON file of times -> parameter values, interpolated.
+"""Keyframed expression edits over time: a JSON or YAML file of times -> parameter values, interpolated.
 
-File format (JSON)::
+File format (JSON; the same structure in YAML when the file ends in .yaml/.yml, or is not JSON)::
 
     {
       "keyframes": [
@@ -18,6 +18,13 @@ keyframes that mention it: before its first keyframe it holds the first value, a
 last, in between it eases from one value to the next (``smoothstep``, the default, or ``linear``). A
 parameter no keyframe mentions stays 0. ``"look_at_camera": true`` keeps the gaze on the camera throughout
 (a ``look_at_camera`` track, 0..1, overrides it). Times are seconds from the start of the clip.
+
+The same in YAML::
+
+    keyframes:
+      - {t: 2.0, smile: 0}
+      - {t: 2.5, smile: 0.8}
+    look_at_camera: true
 """
 
 from __future__ import annotations
@@ -32,6 +39,24 @@ from engines.base import LivePuppetError, Motion
 from engines.expressions import ExpressionParams, apply_expression
 
 INTERPOLATIONS = ("smoothstep", "linear")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _parse_yaml(text: str, path: Path, json_error: json.JSONDecodeError | None = None):
+    """``text`` as YAML (a clear one-line error when it is neither YAML nor, given ``json_error``, JSON)."""
+    try:
+        import yaml
+    except ImportError:
+        if json_error is not None:
+            raise LivePuppetError(f"{path} is not valid JSON: {json_error}") from json_error
+        raise LivePuppetError(f"{path}: reading YAML needs PyYAML (`pip install pyyaml`), or use JSON") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        kind = "JSON or YAML" if json_error is not None else "YAML"
+        raise LivePuppetError(f"{path} is not valid {kind}{line}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +125,24 @@ class Timeline:
 
     @staticmethod
     def load(path: str | Path) -> Timeline:
+        """The timeline in ``path``: YAML when it ends in .yaml/.yml, else JSON (YAML as a fallback)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text())
+            raw = path.read_bytes()
         except OSError as exc:
             raise LivePuppetError(f"cannot read the timeline {path}: {exc.strerror or exc}") from exc
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "\x00"
+        if "\x00" in text:
+            raise LivePuppetError(f"{path} is not a text file (a binary file?); a timeline is JSON or YAML text")
+        if path.suffix.lower() in YAML_SUFFIXES:
+            return Timeline.from_dict(_parse_yaml(text, path), name=str(path))
+        try:
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise LivePuppetError(f"{path} is not valid JSON: {exc}") from exc
+            data = _parse_yaml(text, path, json_error=exc)
         return Timeline.from_dict(data, name=str(path))
 
     def params_at(self, t: float) -> ExpressionParams:

@@ -42,6 +42,7 @@ def run_export(args) -> int:
     from export.graphs import GRAPHS
     from export.networks import REDUCED_GRAPHS, ensure_onnx
     from export.onnx_export import ExportConfig
+    from realtime.outputs import check_output_folder, write_text_atomic
 
     if args.fp16 and args.runtime != "trt":
         raise LivePuppetError("--fp16 applies to --runtime trt (the ONNX graphs are fp32)")
@@ -52,7 +53,7 @@ def run_export(args) -> int:
 
         import_tensorrt()  # fail before the (slow) ONNX export when TensorRT is missing
     config = ExportConfig(plugin_free_grid_sample=not args.native_grid_sample)
-    out = Path(args.out)
+    out = check_output_folder(args.out, [args.weights])
     onnx_dir = out if args.runtime == "onnx" else out / "onnx"
     paths = ensure_onnx(args.weights, onnx_dir, config)
     manifest = {
@@ -72,6 +73,6 @@ def run_export(args) -> int:
             engine, meta = cache.paths(name, "fp16" if fp16 else "fp32")
             manifest["graphs"][name]["engine"] = str(engine.relative_to(out))
             manifest["graphs"][name]["key"] = json.loads(meta.read_text())
-    (out / "export.json").write_text(json.dumps(manifest, indent=1))
+    write_text_atomic(out / "export.json", json.dumps(manifest, indent=1))
     log.info("wrote %d graphs to %s", len(paths), out)
     return 0

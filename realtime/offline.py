@@ -4,8 +4,10 @@ The same stages as the live loop, fed by a file and written to a file:
 
     VideoReader -> MotionDriver (tracker + motion) -> motion modifiers -> engine.render -> VideoWriter
 
-Frames before the driver's first face render the neutral source; a frame the engine fails on is logged and
-the previous output frame is repeated; an interrupted render leaves a valid file with what was written.
+Frames before the driver's first face render the neutral source (a video with no face at all is an error); a
+frame the engine fails on is logged and the previous output frame is repeated. Frames keep the driving
+video's timestamps. The output is written atomically: an interrupted render leaves an existing file
+untouched and keeps what was written as ``NAME.partial.mp4`` (see :mod:`realtime.outputs`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from realtime.driver import DriverConfig, MotionDriver
 from engines.images import fit_longest_side
 from realtime.images import MAX_SIDE, load_image
 from realtime.modifiers import MotionModifier, apply_modifiers
+from realtime.outputs import VIDEO_SUFFIXES, check_output
 from realtime.tracker import find_portrait_face
 from realtime.video_io import VideoReader, VideoWriter
 
@@ -126,11 +129,10 @@ class FrameRenderer:
         return self._frame
 
 
-def check_output_not_input(output: Path, *inputs: Path) -> None:
-    """A clear error when ``output`` is one of the ``inputs`` (rendering would overwrite it)."""
-    for path in inputs:
-        if Path(output).resolve() == Path(path).resolve():
-            raise LivePuppetError(f"the output {output} would overwrite an input; choose another name")
+def check_output_not_input(output: Path, *inputs: Path | None) -> Path:
+    """The video path to write ``output`` to, after :func:`realtime.outputs.check_output` has refused an
+    output that is (or links to) one of the ``inputs`` or that cannot be written."""
+    return check_output(output, inputs, suffixes=VIDEO_SUFFIXES)
 
 
 def render_video(
@@ -143,7 +145,7 @@ def render_video(
     ``on_frame(frames_written, total_or_None)`` runs after each frame (progress; it may raise to stop: the
     frames written so far stay a playable file)."""
     # 1. The portrait and the engine (a bad source fails before anything is written).
-    check_output_not_input(request.output, request.source, request.driving)
+    output = check_output_not_input(request.output, request.source, request.driving, request.audio)
     image, face = load_portrait(request.source, request.size)
     owns_engine = engine is None
     if engine is None:
@@ -160,18 +162,26 @@ def render_video(
         driver = MotionDriver(DriverConfig(smoothing=request.smoothing))
         with VideoReader(request.driving) as reader:
             audio = request.audio if request.audio is not None else request.driving
+            lead = reader.audio_lead if request.audio is None else 0.0  # the driving video's own sound
             total = reader.frame_count or None
             if request.max_frames:
                 total = min(total or request.max_frames, request.max_frames)
             started = time.perf_counter()
-            with VideoWriter(request.output, (width, height), reader.fps, audio_from=audio) as writer:
+            with VideoWriter(output, (width, height), reader.fps, audio_from=audio) as writer:
                 for frame in _progress(reader, total, request.progress):
                     if request.max_frames and frame.index >= request.max_frames:
                         break
                     motion = driver.update(frame)
-                    writer.write(renderer.render(motion, frame.timestamp))
+                    # The source's own timestamps: a variable-frame-rate video stays in sync with its sound.
+                    writer.write(renderer.render(motion, frame.timestamp), lead + frame.timestamp)
                     if on_frame is not None:
                         on_frame(writer.frames_written, total)
+                if writer.frames_written and driver.frames_without_face >= writer.frames_written:
+                    writer.abandon(keep_partial=False)
+                    raise LivePuppetError(
+                        f"no face found in any of the {writer.frames_written} frames of {request.driving}: "
+                        "use a driving video that shows one face, lit and roughly frontal"
+                    )
             seconds = time.perf_counter() - started
             return RenderSummary(
                 frames=writer.frames_written,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -23,28 +26,62 @@ MAX_TRACK_SIDE = 1920
 SETTLE_READS = 4
 
 
+HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextmanager
+def signals_held():
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then act on the first one as it would have.
+
+    MediaPipe's native bindings import protobuf from C++; an interrupt landing there is printed as a
+    traceback and swallowed (the render then carries on), or turns into an ImportError. Holding it for the
+    second or so of the import and graph set-up gives the usual one-line stop instead. Main thread only
+    (elsewhere signals are not delivered anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)  # KeyboardInterrupt, or the CLI's Stopped
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), received[0])
+
+
 class FaceTracker:
     """``track(rgb) -> Face | None``. One instance per stream; not thread-safe (use from one thread)."""
 
     def __init__(self, *, static_image: bool = False, max_faces: int = 2, min_confidence: float = 0.5):
-        # MediaPipe's C++ side logs start-up chatter to stderr; keep warnings and errors only.
+        # Older MediaPipe builds log through glog and honour these; 0.10.21's absl and TFLite chatter is
+        # filtered by realtime.native_logs (installed by the CLI before this import).
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        try:
-            from mediapipe.python.solutions import face_mesh
-        except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
-            raise LivePuppetError(
-                f"MediaPipe face mesh is not available ({exc}); install it with `pip install mediapipe==0.10.21`"
-            ) from exc
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=static_image,
-            max_num_faces=max_faces,
-            refine_landmarks=True,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
+        with signals_held():
+            try:
+                from mediapipe.python.solutions import face_mesh
+            except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
+                if _interrupted(exc):
+                    raise KeyboardInterrupt from exc
+                raise LivePuppetError(
+                    f"MediaPipe face mesh is not available ({exc}); install it with `pip install mediapipe==0.10.21`"
+                ) from exc
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=static_image,
+                max_num_faces=max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
         self._static_image = static_image
         self._previous_centre: np.ndarray | None = None
+        self.faces_seen = 0  # how many faces the last track() found (the chosen one among them)
 
     def track(self, rgb: np.ndarray) -> Face | None:
         """Landmarks of the chosen face in ``rgb`` (H, W, 3 uint8), or None when no face is found."""
@@ -52,6 +89,7 @@ class FaceTracker:
         scale = min(1.0, MAX_TRACK_SIDE / max(height, width))
         image = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         result = self._mesh.process(np.ascontiguousarray(image))
+        self.faces_seen = len(result.multi_face_landmarks or ())
         if not result.multi_face_landmarks:
             return None
         candidates = [_to_pixels(face.landmark, width, height) for face in result.multi_face_landmarks]
@@ -107,12 +145,45 @@ def _to_pixels(landmarks, width: int, height: int) -> np.ndarray:
     return points
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt (or SIGTERM turned into one) is in ``exc``'s chain."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+# Faces looked for in a portrait: enough to tell the user which of several was animated.
+MAX_PORTRAIT_FACES = 4
+
+
 def find_portrait_face(rgb: np.ndarray, name: str = "the source image") -> Face:
-    """The face of a still portrait, or a clear error naming the file when there is none."""
-    with FaceTracker(static_image=True) as tracker:
+    """The face of a still portrait, or a clear error naming the file when there is none. With several
+    faces, the chosen one (largest, then most central) is named by its position on stderr."""
+    with FaceTracker(static_image=True, max_faces=MAX_PORTRAIT_FACES) as tracker:
         face = tracker.track(rgb)
+        count = tracker.faces_seen
     if face is None:
         raise LivePuppetError(
             f"no face found in {name}: use a portrait with one clearly visible, roughly frontal face"
         )
+    if count > 1:
+        height, width = rgb.shape[:2]
+        x, y = face.landmarks[:, :2].mean(axis=0)
+        log.warning(
+            "%s shows %s faces; animating the largest, centred at x=%d y=%d px (%s); crop the portrait to "
+            "animate another",
+            name, f"{count}" if count < MAX_PORTRAIT_FACES else f"{count} or more", x, y,
+            _where(x / width, y / height),
+        )  # fmt: skip
     return face
+
+
+def _where(x: float, y: float) -> str:
+    """'upper left', 'centre', 'lower right'... for a point in 0..1 image coordinates."""
+    row = "upper " if y < 1 / 3 else "lower " if y > 2 / 3 else ""
+    column = "left" if x < 1 / 3 else "right" if x > 2 / 3 else "centre"
+    return (row + column) if column != "centre" or not row else row + "middle"

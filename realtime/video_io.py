@@ -3,10 +3,12 @@
 * :class:`VideoReader` decodes any video FFmpeg reads (mp4, mov, webm, mkv, avi, ...) to RGB frames, upright
   (the rotation metadata of phone videos is applied). A file that stops decoding midway (truncated or
   damaged) ends the iteration early with ``truncated`` set instead of raising, so what was rendered stays.
-* :class:`VideoWriter` writes H.264 ``yuv420p`` mp4 (libx264), the format every player and site accepts,
-  and carries over the audio of another file (re-encoded to AAC, cut to the video's length). Odd frame sizes
-  are padded by one pixel (yuv420p needs even sizes). Closing it (also on an exception or Ctrl-C through the
-  context manager) always leaves a valid file with the frames written so far.
+* :class:`VideoWriter` writes H.264 ``yuv420p`` mp4 (libx264), the format every player and site accepts, or
+  an animated GIF, keeping each frame's timestamp (variable frame rates stay in sync with the sound), and
+  carries over the audio of another file (re-encoded to AAC, cut to the video's length). Odd frame sizes
+  are padded by one pixel (yuv420p needs even sizes). The file appears only when complete (atomic rename);
+  an exception or Ctrl-C through the context manager leaves an existing file untouched and keeps the frames
+  written so far as ``NAME.partial.mp4``.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import numpy as np
 
 from engines.base import LivePuppetError
 from realtime.images import load_image  # noqa: F401  (part of this module's public API, see contracts)
+from realtime.outputs import VIDEO_SUFFIXES, AtomicOutput, write_error
 from realtime.stages import TimedFrame
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FPS = 25.0
+VIDEO_TIME_BASE = Fraction(1, 90000)  # the MPEG clock: exact for 24, 25, 30, 50, 60 and the NTSC rates
+GIF_TIME_BASE = Fraction(1, 100)  # GIF delays are in hundredths of a second
 
 
 def _open_input(path: Path, what: str) -> av.container.InputContainer:
@@ -56,6 +61,9 @@ class VideoReader:
         self.frame_count = int(self._stream.frames or 0)  # 0 when the container does not say
         self.truncated = False
         self._rotation: int | None = None  # from the first frame's display matrix
+        # Seconds from the start of the file's sound to its first picture (0 without sound): timestamps are
+        # counted from the first picture, so a writer copying this sound places frames this much later.
+        self.audio_lead = 0.0
         self.size = self._upright_size(self._stream.codec_context.width, self._stream.codec_context.height)
 
     def _upright_size(self, width: int, height: int) -> tuple[int, int]:
@@ -67,6 +75,7 @@ class VideoReader:
         if first is not None:
             rotation = int(getattr(first, "rotation", 0) or 0)
             width, height = first.width, first.height
+            self.audio_lead = self._audio_lead(first.time)
         self._rotation = rotation
         # Back to the start for iteration: reopening works for every container (seeking does not).
         self._container.close()
@@ -76,6 +85,12 @@ class VideoReader:
         if rotation % 180 != 0:
             width, height = height, width
         return width, height
+
+    def _audio_lead(self, first_time: float | None) -> float:
+        audio = self._container.streams.audio
+        if first_time is None or not audio or audio[0].start_time is None or audio[0].time_base is None:
+            return 0.0
+        return max(0.0, float(first_time - audio[0].start_time * audio[0].time_base))
 
     def __iter__(self) -> Iterator[TimedFrame]:
         return self.frames()
@@ -176,12 +191,39 @@ class _AudioCopy:
         self._input.close()
 
 
-class VideoWriter:
-    """H.264 yuv420p mp4 writer: ``write(rgb)`` per frame (RGB uint8 of ``size`` = (w, h)), ``close()`` once.
+def count_video_frames(path: str | Path) -> int:
+    """How many video frames ``path`` holds if its first frame decodes (0 for an unplayable file)."""
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.video:
+                return 0
+            stream = container.streams.video[0]
+            packets = [packet for packet in container.demux(stream) if packet.size]
+            if not packets:
+                return 0
+            with av.open(str(path), mode="r") as again:
+                if next(again.decode(video=0), None) is None:
+                    return 0
+            return len(packets)
+    except (av.FFmpegError, OSError, ValueError):
+        return 0
 
-    ``audio_from`` is a video or audio file whose first audio track is copied (re-encoded to AAC, cut to the
-    video's length); it is ignored when it has no audio. ``crf`` is x264's quality (lower = better, 18 is
-    visually lossless for most content).
+
+class VideoWriter:
+    """Video file writer: ``write(rgb, timestamp=None)`` per frame (RGB uint8 of ``size`` = (w, h)),
+    ``close()`` once. The format follows the suffix (:data:`realtime.outputs.VIDEO_SUFFIXES`): H.264
+    yuv420p in .mp4/.mov/.mkv/.m4v, an animated .gif (no sound, 256 colours).
+
+    The file is written atomically (:class:`realtime.outputs.AtomicOutput`): nothing appears at ``path``
+    until ``close()`` succeeds. Leaving the ``with`` block on an exception (Ctrl-C, SIGTERM, a full disk)
+    leaves an existing ``path`` untouched and keeps the frames written so far as ``NAME.partial.mp4``, which
+    the exception's note names; a write error becomes a one-line LivePuppetError naming ``path``.
+
+    ``timestamp`` (seconds from the first frame) keeps a variable-frame-rate source's timing, so the copied
+    sound stays in sync; None places the frame 1/``fps`` after the previous one. ``audio_from`` is a video
+    or audio file whose first audio track is copied (re-encoded to AAC, cut to the video's length); it is
+    ignored when it has no audio. ``crf`` is x264's quality (lower = better, 18 is visually lossless for
+    most content).
     """
 
     def __init__(
@@ -196,54 +238,77 @@ class VideoWriter:
         self.size = (int(size[0]), int(size[1]))
         self.frames_written = 0
         self._fps = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(int(DEFAULT_FPS))
-        if self.path.parent and not self.path.parent.exists():
-            raise LivePuppetError(f"output folder does not exist: {self.path.parent}")
-        try:
-            self._container = av.open(
-                str(self.path), mode="w", format="mp4" if self.path.suffix == "" else None
+        self._gif = self.path.suffix.lower() == ".gif"
+        self._time_base = GIF_TIME_BASE if self._gif else VIDEO_TIME_BASE
+        self._last_pts = -1
+        self._last_time = 0.0
+        self._closed = False
+        if self.path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise LivePuppetError(
+                f"cannot write {self.path}: unsupported suffix; use {', '.join(VIDEO_SUFFIXES)}"
             )
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            raise LivePuppetError(f"cannot write {self.path}: {exc}") from exc
-        width, height = self.size
-        self._padded = (width + width % 2, height + height % 2)  # yuv420p needs even sizes
-        self._stream = self._container.add_stream("libx264", rate=self._fps)
-        self._stream.width, self._stream.height = self._padded
-        self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._output = AtomicOutput(self.path, count_frames=count_video_frames)
+        try:
+            self._container = av.open(str(self._output.temporary), mode="w")
+            self._stream, self._padded = self._add_video_stream(crf)
+            self._audio = None
+            if audio_from is not None and not self._gif:
+                self._audio = _AudioCopy.open(Path(audio_from), self._container)
+        except BaseException as exc:
+            self._closed = True
+            self._output.abandon()
+            if isinstance(exc, (av.FFmpegError, OSError, ValueError)):
+                raise LivePuppetError(f"cannot write {self.path}: {exc}") from exc
+            raise
         self._buffer = (
             np.zeros((self._padded[1], self._padded[0], 3), np.uint8) if self._padded != self.size else None
         )
-        self._audio = _AudioCopy.open(Path(audio_from), self._container) if audio_from is not None else None
-        self._closed = False
 
-    def write(self, rgb: np.ndarray) -> None:
+    def _add_video_stream(self, crf: int):
+        width, height = self.size
+        if self._gif:
+            stream = self._container.add_stream("gif", rate=self._fps)
+            stream.pix_fmt = "rgb8"
+            padded = self.size
+        else:
+            stream = self._container.add_stream("libx264", rate=self._fps)
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            padded = (width + width % 2, height + height % 2)  # yuv420p needs even sizes
+        stream.width, stream.height = padded
+        stream.codec_context.time_base = self._time_base  # fine enough for any source's timestamps
+        return stream, padded
+
+    def write(self, rgb: np.ndarray, timestamp: float | None = None) -> None:
         if rgb.shape != (self.size[1], self.size[0], 3) or rgb.dtype != np.uint8:
             raise ValueError(
                 f"frame {rgb.shape} {rgb.dtype} does not match the writer's size {self.size} (uint8 RGB)"
             )
+        self._output.check_fault()
         if self._buffer is not None:  # replicate the last column/row into the padding
             height, width = rgb.shape[:2]
             self._buffer[:height, :width] = rgb
             self._buffer[:height, width:] = rgb[:, -1:]
             self._buffer[height:] = self._buffer[height - 1 : height]
             rgb = self._buffer
+        if timestamp is None or not np.isfinite(timestamp):
+            timestamp = self._last_time + float(1 / self._fps) if self.frames_written else 0.0
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self.frames_written
-        frame.time_base = 1 / self._fps
+        frame.pts = max(round(timestamp / self._time_base), self._last_pts + 1)  # strictly increasing
+        frame.time_base = self._time_base
         self._container.mux(self._stream.encode(frame))
+        self._last_pts = frame.pts
+        self._last_time = float(frame.pts * self._time_base)
         self.frames_written += 1
         if self._audio is not None:
-            self._audio.pump(self.frames_written / self._fps)
+            self._audio.pump(self.duration)
 
     @property
     def duration(self) -> float:
-        return float(self.frames_written / self._fps)
+        """Seconds of video written: up to the last frame's time plus one frame period."""
+        return self._last_time + float(1 / self._fps) if self.frames_written else 0.0
 
-    def close(self) -> None:
-        """Flush the encoders and finish the file (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
+    def _finish_container(self) -> None:
         try:
             self._container.mux(self._stream.encode(None))
             if self._audio is not None:
@@ -251,8 +316,40 @@ class VideoWriter:
         finally:
             self._container.close()
 
+    def close(self) -> None:
+        """Flush the encoders, finish the file and move it into place (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._finish_container()
+        except BaseException as exc:
+            self._output.abandon(exc)
+            if isinstance(exc, (av.FFmpegError, OSError)):
+                raise write_error(self.path, exc) from exc
+            raise
+        self._output.commit()
+
+    def abandon(self, exc: BaseException | None = None, keep_partial: bool = True) -> Path | None:
+        """Stop without replacing ``path``: the frames so far are kept as NAME.partial.SUFFIX when playable
+        and ``keep_partial`` (returned), and ``exc`` gets a note saying what happened."""
+        if self._closed:
+            return self._output.kept
+        self._closed = True
+        try:
+            self._finish_container()  # a finished container is a playable partial
+        except BaseException:  # noqa: BLE001 - the first failure is the one worth reporting
+            pass
+        return self._output.abandon(exc, keep_partial=keep_partial)
+
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, exc, traceback) -> None:
+        if exc is None:
+            self.close()
+            return
+        self.abandon(exc)
+        if isinstance(exc, (av.FFmpegError, OSError)):
+            raise write_error(self.path, exc) from exc
+

@@ -1,17 +1,21 @@
-"""The weight-free warp engine (the embedded default): a thin-plate-spline warp of the portrait from its
-own landmarks to the retargeted driving landmarks, kept fold-free, with an inner-mouth fill.
+"""The weight-free warp engine (the embedded default): the portrait as layers (head with hair, body, a
+background plate; see :mod:`engines.warp.layers`), the head moved by the driver's rigid motion plus a
+fold-free thin-plate-spline warp of its own landmarks to the retargeted driving landmarks.
 
-prepare (once per portrait): resize to the output size, choose the head region (ROI), fix the control
-points (a landmark subset, a ring that follows the head rigidly, zero-motion anchors on the ROI border)
-and precompute the TPS evaluation matrix and the paste-back mask.
+prepare (once per portrait): resize to the output size, segment the person and split the layers, fix the
+head's control points (a landmark subset, a ring of hair points, anchors beyond the head layer) and
+precompute the TPS evaluation matrix on a grid over the head layer.
 
-render (per frame), in the ROI:
+render (per frame):
  1. target landmarks = retarget(motion), tidied (lids and lips never cross, irises stay inside the eye);
- 2. control displacements, split into an affine part and the rest;
- 3. grid field = affine field + α · detail field, α the largest value keeping the Jacobian determinant
-    positive everywhere (a large head turn foreshortens the face instead of folding it);
- 4. backward map by Newton inversion on the grid, upsampled to pixels, one ``cv2.remap``;
- 5. inner-mouth fill where a closed source mouth opens; paste back through the feathered mask.
+ 2. the head's similarity (rigid points) is taken whole; the rest, seen from the moving head, is the
+    non-rigid part: control displacements split into an affine part and the detail;
+ 3. grid field = affine field + α(x) · detail field, α lowered only where the Jacobian determinant would
+    fall below a margin (a large head turn foreshortens the face instead of folding it);
+ 4. backward map by Newton inversion on the grid, composed with the similarity where the head lands,
+    upsampled to pixels, one ``cv2.remap`` of the head layer;
+ 5. eyes and the inner mouth painted where a warp cannot show them;
+ 6. composite: the plate, the body (its neck stretched towards the head), the head on top.
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ import cv2
 import numpy as np
 
 from engines.base import EngineOptions, Face, Motion, SourceState, register_engine
-from engines.compositor import PasteBack
 from engines.images import fit_longest_side
 from engines.landmarks import (
     FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
-    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, mouth_opening, rotation_to_euler,
+    RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, eye_openings, mouth_opening, rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
-from engines.warp.eyes import EyeTexture, eye_texture, paint_eye
+from engines.warp.compose import (
+    apply_affine, blend_over, head_map, moved_box, neck_map, partial_similarity, union, warp_layer,
+)
+from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
+from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -55,9 +62,10 @@ EYES = (
 @dataclass(frozen=True, slots=True)
 class WarpConfig:
     grid_step: float = 6.0  # px between TPS grid points at 512² output (scales with the face)
-    region_scale: float = 2.3  # side of the warped head region / face size
-    ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, following the head...
-    ring_follow: float = 0.35  # ...by this share of its rigid motion (hair hangs; it moves less than the face)
+    region_scale: float = 2.3  # side of the non-rigid warp's square / face size (beyond it the head is rigid)
+    hair_follow: float = 0.3  # share of the head's rigid motion the hair (and neck) beyond the face takes
+    ring_scale: float = 1.35  # ring of head points (hair), outside the face oval, taking...
+    ring_follow: float = 0.35  # ...this share of the face's non-rigid (affine) motion (hair hangs)
     regularisation: float = 1e-4
     fold_margin: float = 0.05  # the smallest Jacobian determinant allowed (0 = folding)
     max_angle: float = 45.0  # head pitch/yaw/roll are clamped to this many degrees
@@ -65,28 +73,38 @@ class WarpConfig:
     # beyond the source's own is painted instead of stretching a thin gap.
     closed_mouth: float = 0.2
     min_eye_gap: float = 0.06  # lids keep at least this fraction of the eye width apart
+    closed_eye: float = 0.1  # a portrait eye opened less than this (lid gap / eye width) is drawn open
+    layers: LayerConfig = field(default_factory=LayerConfig)
 
 
 @dataclass(slots=True)
 class WarpState(SourceState):
-    region: tuple[int, int, int, int] = (0, 0, 0, 0)  # x0, y0, x1, y1 of the warped head region
+    layers: PortraitLayers | None = None
+    grid_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the non-rigid warp's grid, image px
+    head_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the head layer's box, image px
+    neck_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer moves with the head
     controls: np.ndarray = field(default_factory=lambda: np.zeros(0))  # landmark indices used as controls
-    source_controls: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) region px
-    source_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (478, 2) landmarks, region px
-    ring: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (R, 2) region px
+    source_controls: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) head-box px
+    source_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (478, 2) landmarks, image px
+    ring: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (R, 2) head-box px
     anchors: int = 0
     grid: TpsGrid | None = None
     retargeter: Retargeter | None = None
-    paste: PasteBack | None = None
-    region_image: np.ndarray | None = None
+    frame: np.ndarray | None = None  # (H, W, 3) the output buffer, reused every frame
     mouth_closed: bool = True
     source_opening: float = 0.0
     down: np.ndarray = field(default_factory=lambda: np.array([0.0, 1.0], np.float32))  # the face's "down"
     lip_gap: float = 1.0  # px the inner lips keep apart
-    taper: np.ndarray | None = None  # (ny, nx, 1) 1 inside the region, 0 at its border
-    last_grid_map: np.ndarray | None = None  # (ny, nx, 2) backward map on the grid (warm start)
-    last_map: np.ndarray | None = None  # (h, w, 2) backward map of the last frame, region px
+    face_size: float = 1.0  # px
+    face_centre: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # rigid points' centre, px
+    taper: np.ndarray | None = None  # (ny, nx, 1) 1 inside the head box, 0 at its border
+    last_grid_map: np.ndarray | None = None  # (ny, nx, 2) backward map on the head grid (warm start)
+    last_map: np.ndarray | None = None  # (h, w, 2) the head layer's backward map of the last frame, image px
+    last_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where ``last_map`` lies in the image
     eyes: tuple[EyeTexture, ...] = ()  # (right, left) as in EYES
+    lids: tuple[LidTexture, ...] = ()
+    source_eye_openings: np.ndarray = field(default_factory=lambda: np.ones(2, np.float32))  # (right, left)
+    closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
 
 
@@ -96,76 +114,103 @@ class WarpEngine:
     def __init__(self, options: EngineOptions = EngineOptions(), config: WarpConfig = WarpConfig()):
         self.options = options
         self.config = config
+        self._segmenter = PersonSegmenter()
 
     # ---------------------------------------------------------------- prepare (once per portrait)
-    def prepare(self, portrait: np.ndarray, face: Face) -> WarpState:
+    def prepare(self, portrait: np.ndarray, face: Face, person: np.ndarray | None = None) -> WarpState:
+        """``person``: the portrait's soft person mask (H, W) in [0, 1] if the caller has one (else the
+        engine segments the portrait itself)."""
         cfg = self.config
         image, landmarks = _resize(portrait, face.landmarks, self.options.output_size)
         height, width = image.shape[:2]
         face = Face(landmarks=landmarks, image_size=(width, height))
-        # 1. The head region: a box around the face, clipped to the image.
+        points = landmarks[:, :2]
+        # 1. Layers: head, body (neck + torso) and the background plate.
+        if person is None:
+            person = self._segmenter(image)
+        elif person.shape != (height, width):
+            person = cv2.resize(person.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        layers = split_layers(image, landmarks, person, cfg.layers)
+        # 2. The non-rigid warp's grid box: a square of ``region_scale`` face sizes about the face (beyond it
+        #    the head layer moves rigidly). Anchors sit on the whole square, which may reach past the image:
+        #    they pin only the non-rigid part, never the head's own motion; the grid covers the image part.
         x0, y0, x1, y1 = face.box
         face_size = max(x1 - x0, y1 - y0)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * face_size
         half = cfg.region_scale * face_size / 2
-        region = (
-            int(max(0, np.floor(cx - half))), int(max(0, np.floor(cy - half))),
-            int(min(width, np.ceil(cx + half))), int(min(height, np.ceil(cy + half))),
-        )  # fmt: skip
-        origin = np.array(region[:2], np.float32)
-        size = (region[2] - region[0], region[3] - region[1])
-        # 2. Controls: landmarks, a ring that follows the head, anchors. A (nearly) closed source mouth is
-        #    opened virtually by a sliver of lip so the inner lips can be controls without coinciding.
+        reach = (cx - half, cy - half, cx + half, cy + half)
+        grid_box = (int(max(0, np.floor(reach[0]))), int(max(0, np.floor(reach[1]))),
+                    int(min(width, np.ceil(reach[2]))), int(min(height, np.ceil(reach[3]))))  # fmt: skip
+        origin = np.array(grid_box[:2], np.float32)
+        size = (grid_box[2] - grid_box[0], grid_box[3] - grid_box[1])
+        # 3. Controls: landmarks, a ring of hair points, anchors on the padded box. A (nearly) closed source
+        #    mouth is opened virtually by a sliver of lip so the inner lips can be controls.
         source_opening = mouth_opening(landmarks)
         mouth_closed = source_opening < cfg.closed_mouth
         down = FaceFrame.of(landmarks).rotation[:2, 1]
-        controls = CONTROL_LANDMARKS
-        control_points = landmarks[:, :2].copy()
-        lip_gap = 0.02 * float(np.linalg.norm(landmarks[61, :2] - landmarks[291, :2]))
+        control_points = points.copy()
+        lip_gap = 0.02 * float(np.linalg.norm(points[61] - points[291]))
         if mouth_closed:
-            sliver = 0.4 * float(np.linalg.norm(landmarks[0, :2] - landmarks[13, :2]))
+            sliver = 0.4 * float(np.linalg.norm(points[0] - points[13]))
             control_points[INNER_UPPER] -= sliver * down
             control_points[INNER_LOWER] += sliver * down
             lip_gap = 0.6 * sliver
-        source_controls = control_points[controls] - origin
-        centre = landmarks[RIGID, :2].mean(axis=0) - origin
-        ring = centre + (landmarks[FACE_OVAL, :2] - origin - centre) * cfg.ring_scale
-        inside = (ring > 2).all(axis=1) & (ring[:, 0] < size[0] - 3) & (ring[:, 1] < size[1] - 3)
-        ring = ring[inside]
-        anchors = _border_points(size, count_per_side=10)
+        source_controls = control_points[CONTROL_LANDMARKS] - origin
+        centre = points[RIGID].mean(axis=0) - origin
+        ring = centre + (points[FACE_OVAL] - origin - centre) * cfg.ring_scale
+        anchors = _box_outline(np.array(reach, np.float32) - np.tile(origin, 2), count_per_side=10)
         grid_step = cfg.grid_step * face_size / 230.0  # ~5 px for a face of ~230 px (512² portrait)
         grid = TpsGrid(np.concatenate([source_controls, ring, anchors]), size, grid_step, cfg.regularisation)
-        # 3. The warp fades to none at the region's border, so the region pastes back as a plain copy.
-        taper = _border_taper(grid, feather=0.06 * min(size))
-        crop_to_full = np.array([[1, 0, region[0]], [0, 1, region[1]]], np.float64)
+        taper = _border_taper(grid, np.array(reach, np.float32) - np.tile(origin, 2), feather=0.06 * 2 * half)
+        colour = iris_colour(image, points)
+        lids = tuple(lid_texture(image, points, contour, upper) for contour, upper, _, _ in EYES)
+        eyes = tuple(eye_texture(image, points, contour, iris, colour) for contour, _, _, iris in EYES)
+        source_eye_openings = eye_openings(landmarks)
+        closed_eyes = source_eye_openings < cfg.closed_eye
+        # A closed portrait eye shows no white: the painted teeth's near-neutral white (lit like the cheeks).
+        mouth_palette = palette_for(image, landmarks)
+        eyes = tuple(
+            dataclasses.replace(eye, sclera=mouth_palette.teeth) if closed else eye
+            for eye, closed in zip(eyes, closed_eyes)
+        )
         return WarpState(
-            image=image, face=face, region=region, controls=controls, source_controls=source_controls,
-            source_points=landmarks[:, :2] - origin, ring=ring, anchors=len(anchors), grid=grid,
-            retargeter=Retargeter(face),
-            paste=PasteBack(image, crop_to_full, None), taper=taper,
-            region_image=np.ascontiguousarray(image[region[1]:region[3], region[0]:region[2]]),
+            image=image, face=face, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
+            neck_box=layers.neck_box(),
+            controls=CONTROL_LANDMARKS, source_controls=source_controls, source_points=points.copy(), ring=ring,
+            anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
+            frame=layers.static.copy(),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
-            mouth_palette=palette_for(image, landmarks),
-            eyes=tuple(eye_texture(image[region[1]:region[3], region[0]:region[2]], landmarks[:, :2] - origin,
-                                   contour, iris) for contour, _, _, iris in EYES),
+            face_size=face_size, face_centre=points[RIGID].mean(axis=0), taper=taper, mouth_palette=mouth_palette,
+            eyes=eyes, lids=lids, source_eye_openings=source_eye_openings, closed_eyes=closed_eyes,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- render (per frame)
     def render(self, state: WarpState, motion: Motion) -> np.ndarray:
         """The full composited frame (RGB uint8). The returned array is reused by the next call."""
         cfg = self.config
-        origin = np.array(state.region[:2], np.float32)
-        # 1. Target landmarks in region px, tidied.
+        origin = np.array(state.grid_box[:2], np.float32)
+        height, width = state.image.shape[:2]
+        # 1. Target landmarks in image px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
-        target[:, :2] -= origin
         gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
         _tidy_inner_lips(target, state.down, state.lip_gap)
-        # 2. Displacements (K, 2): landmarks, the rigidly moving ring, zero anchors; affine part split off.
-        moved = target[state.controls, :2]
-        affine = _fit_affine(state.source_controls, moved)
         head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
-        ring_motion = _apply_affine(head, state.ring) - state.ring  # the ring moving fully with the head
-        affine_motion = _apply_affine(affine, state.source_controls) - state.source_controls
+        drawn = target.copy()  # where the eyes are drawn; the warp keeps a closed portrait eye shut
+        for (contour, _, _, iris), closed in zip(EYES, state.closed_eyes):
+            if closed:
+                held = np.concatenate([contour[1:8], contour[9:], iris])  # lids and iris, not the corners
+                target[held, :2] = apply_affine(head, state.source_points[held])
+        # 2. The head's rigid motion (a similarity of the rigid points) is taken whole; what is left, seen
+        #    from the moving head, is the non-rigid part: landmarks, a ring taking part of the face's affine
+        #    motion (hair), zero at the anchors. Its affine part is split off for the fold-free blend.
+        # The hair beyond the face follows the head only in part (long hair hangs; the face itself still
+        # follows fully: the rest of its motion is part of the non-rigid warp, which reaches it).
+        hair = partial_similarity(head, state.face_centre, cfg.hair_follow)
+        inverse = cv2.invertAffineTransform(hair).astype(np.float32)
+        moved = apply_affine(inverse, target[state.controls, :2]) - origin
+        affine = _fit_affine(state.source_controls, moved)
+        ring_motion = apply_affine(affine, state.ring) - state.ring
+        affine_motion = apply_affine(affine, state.source_controls) - state.source_controls
         no_motion = np.zeros((state.anchors, 2), np.float32)
         base = np.concatenate([affine_motion, cfg.ring_follow * ring_motion, no_motion])
         detail = np.concatenate([moved - state.source_controls - affine_motion, 0 * ring_motion, no_motion])
@@ -176,40 +221,68 @@ class WarpEngine:
         if determinant(jacobian(base_field, spacing)).min() < cfg.fold_margin:
             base_field = _unfolded_base(state, base_field, ring_motion, cfg)
         forward, _ = fold_free_field(base_field, detail_field, spacing, cfg.fold_margin)
-        # 4. Backward map, upsampled to pixels; remap.
+        # 4. The head layer: backward map on its grid, composed with the head's similarity where it lands.
         grid_points = state.grid.points.reshape(*state.grid.shape, 2)
         backward = invert(forward, spacing, start=state.last_grid_map)
         state.last_grid_map = backward
-        backward = grid_points + (backward - grid_points) * state.taper
-        width, height = state.grid.size
-        state.last_map = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
-        warped = cv2.remap(state.region_image, state.last_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        displacement = (backward - grid_points) * state.taper
+        head_box = moved_box(hair, state.head_box, 0.1 * state.face_size, (width, height))
+        state.last_map = head_map(displacement, spacing, origin, inverse, head_box)
+        state.last_box = head_box
+        warped = warp_layer(state.layers.head, state.last_map)
         # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
-        for (contour, _, _, iris), eye, gaze in zip(EYES, state.eyes, gazes):
-            scale = _eye_width(target, contour) / max(_eye_width(state.source_points, contour), 1e-6)
-            paint_eye(warped, target, contour, iris, eye, scale, float(np.clip((gaze - 0.13) / 0.08, 0.0, 1.0)))
+        local = target.copy()
+        local[:, :2] -= head_box[:2]
+        colour = warped[0]
+        drawn[:, :2] -= head_box[:2]
+        target_openings = eye_openings(drawn)
+        openings = target_openings / np.maximum(state.source_eye_openings, 1e-3)  # target / source
+        for k, ((contour, upper, _, iris), eye, lid) in enumerate(zip(EYES, state.eyes, state.lids)):
+            scale = _eye_width(drawn, contour) / max(_eye_width(state.source_points, contour), 1e-6)
+            if state.closed_eyes[k]:  # drawn open over the shut lid, as far as the driver opens it
+                weight = _smoothstep((target_openings[k] - 0.05) / 0.1)
+                paint_eye(colour, drawn, contour, iris, eye, scale, weight, lashes=lid.lashes)
+                continue
+            # Redrawn (white, iris) where the gaze moves far or the eye opens much wider than the portrait's;
+            # closed under the lid where it shuts (instead of a squashed eye).
+            redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
+            paint_eye(colour, drawn, contour, iris, eye, scale, float(redraw))
+            carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
+            paint_lid(colour, drawn, carried, upper, lid, _smoothstep((1.0 - openings[k] - 0.35) / 0.5))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
             if visibility > 0:
-                paint_mouth(warped, target, visibility, _bite(state, target), state.mouth_palette)
-        return state.paste.paste(warped)
+                # Painted only where the lips are further apart than the portrait's own closed lips.
+                closed_gap = 1.5 * state.lip_gap + state.source_opening * float(np.linalg.norm(local[61, :2] - local[291, :2]))
+                paint_mouth(colour, local, visibility, _bite(state, local), state.mouth_palette, closed_gap)
+        # 6. Composite: the plate under the body (its neck stretched towards the head), the head on top.
+        frame = state.frame
+        np.copyto(frame, state.layers.static)
+        neck_box = union(state.neck_box, moved_box(hair, state.neck_box, 2.0, (width, height)))
+        body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
+        body = warp_layer(state.layers.body, body_map)
+        nx0, ny0, nx1, ny1 = neck_box
+        blend_over(frame[ny0:ny1, nx0:nx1], body, state.layers.plate[ny0:ny1, nx0:nx1])
+        hx0, hy0, hx1, hy1 = head_box
+        blend_over(frame[hy0:hy1, hx0:hx1], warped, frame[hy0:hy1, hx0:hx1])
+        return frame
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:
-        """Jacobian determinant of the last frame's warp at each output pixel ((H, W) float32; 1 outside the
-        warped region). ≤ 0 where the warp folds. For diagnostics and benchmarks, not the hot path."""
+        """Jacobian determinant of the last frame's head warp at each output pixel ((H, W) float32; 1
+        outside the head layer's box). ≤ 0 where the warp folds. For diagnostics, not the hot path."""
         height, width = state.image.shape[:2]
         out = np.ones((height, width), np.float32)
         if state.last_map is None:
             return out
         dmx_dy, dmx_dx = np.gradient(state.last_map[..., 0])
         dmy_dy, dmy_dx = np.gradient(state.last_map[..., 1])
-        x0, y0, x1, y1 = state.region
+        x0, y0, x1, y1 = state.last_box
         out[y0:y1, x0:x1] = dmx_dx * dmy_dy - dmx_dy * dmy_dx  # backward map: same sign as forward
         return out
 
     def close(self) -> None:
-        pass
+        self._segmenter.close()
 
 
 @register_engine("warp")
@@ -225,24 +298,25 @@ def _resize(image: np.ndarray, landmarks: np.ndarray, longest: int | None) -> tu
     return fit_longest_side(image, longest), (landmarks * scale).astype(np.float32)
 
 
-def _border_taper(grid: TpsGrid, feather: float) -> np.ndarray:
-    """(ny, nx, 1) weights: smoothstep from 0 at the grid box's border to 1 at ``feather`` px inside."""
-    width, height = grid.size
+def _border_taper(grid: TpsGrid, reach: np.ndarray, feather: float) -> np.ndarray:
+    """(ny, nx, 1) weights: smoothstep from 0 at the border of the ``reach`` box (x0, y0, x1, y1, grid px;
+    it may extend past the grid) to 1 at ``feather`` px inside it."""
     points = grid.points.reshape(*grid.shape, 2)
     distance = np.minimum.reduce(
-        [points[..., 0] + 0.5, width - 0.5 - points[..., 0], points[..., 1] + 0.5, height - 0.5 - points[..., 1]]
+        [points[..., 0] - reach[0], reach[2] - points[..., 0], points[..., 1] - reach[1], reach[3] - points[..., 1]]
     )
     t = np.clip(distance / max(feather, 1.0), 0.0, 1.0)
     return (t * t * (3 - 2 * t))[..., None].astype(np.float32)
 
 
-def _border_points(size: tuple[int, int], count_per_side: int) -> np.ndarray:
-    width, height = size
+def _box_outline(box: np.ndarray, count_per_side: int) -> np.ndarray:
+    """(4 * count_per_side, 2) points evenly along the border of ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
     t = np.linspace(0.0, 1.0, count_per_side, endpoint=False)
-    xs, ys = t * (width - 1), t * (height - 1)
+    xs, ys = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
     return np.concatenate([
-        np.stack([xs, np.zeros_like(xs)], 1), np.stack([np.full_like(ys, width - 1), ys], 1),
-        np.stack([width - 1 - xs, np.full_like(xs, height - 1)], 1), np.stack([np.zeros_like(ys), height - 1 - ys], 1),
+        np.stack([xs, np.full_like(xs, y0)], 1), np.stack([np.full_like(ys, x1), ys], 1),
+        np.stack([x1 + x0 - xs, np.full_like(xs, y1)], 1), np.stack([np.full_like(ys, x0), y1 + y0 - ys], 1),
     ]).astype(np.float32)  # fmt: skip
 
 
@@ -256,10 +330,6 @@ def _fit_affine(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def _fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     matrix, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.LMEDS)
     return (matrix if matrix is not None else np.eye(2, 3)).astype(np.float32)
-
-
-def _apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ matrix[:, :2].T + matrix[:, 2]
 
 
 def _clamp_pose(motion: Motion, limit: float) -> Motion:
@@ -305,7 +375,7 @@ def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> list[f
         down = down if down[1] >= 0 else -down
         _keep_apart(target, upper, lower, down, min_gap * width)
         # Iris: the eye's own motion plus the driver's gaze, kept inside the opening.
-        carried = _apply_affine(affine, source[iris, :2])
+        carried = apply_affine(affine, source[iris, :2])
         gaze = target[iris[0], :2] - carried[0]
         opening = float(np.clip(((target[lower, :2] - target[upper, :2]) @ down).mean(), 0.0, None))
         along = gaze @ (corners / max(width, 1e-6))
@@ -343,3 +413,8 @@ def _keep_apart(target: np.ndarray, upper: np.ndarray, lower: np.ndarray, down: 
         middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
         target[upper[short], :2] = middle - 0.5 * gap * down
         target[lower[short], :2] = middle + 0.5 * gap * down
+
+
+def _smoothstep(t: float) -> float:
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)

@@ -14,6 +14,7 @@ import numpy as np
 from engines.warp.polygon import polygon_patch
 
 DEFAULT_SCLERA = np.array([232, 226, 220], np.float32)
+DEFAULT_IRIS = np.array([78, 56, 44], np.float32)  # a dark neutral brown
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +22,16 @@ class EyeTexture:
     """What one source eye looks like: its iris disk (the part its lids leave visible) and its white."""
 
     iris_patch: np.ndarray  # (S, S, 3) float32 source pixels around the iris centre
-    iris_alpha: np.ndarray  # (S, S) float32: where the patch shows iris (inside the disk and the opening)
+    iris_alpha: np.ndarray  # (S, S) float32: the iris disk
     radius: float  # source iris radius, px
     sclera: np.ndarray  # (3,)
 
 
-def eye_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, iris: np.ndarray) -> EyeTexture:
-    """Sample one eye of ``image`` (RGB uint8) from its landmarks ``points`` (478, >=2) in its pixels."""
+def eye_texture(
+    image: np.ndarray, points: np.ndarray, contour: np.ndarray, iris: np.ndarray, iris_colour: np.ndarray = DEFAULT_IRIS
+) -> EyeTexture:
+    """Sample one eye of ``image`` (RGB uint8) from its landmarks ``points`` (478, >=2) in its pixels;
+    ``iris_colour`` completes an iris the lids hide."""
     centre = points[iris[0], :2]
     radius = float(np.linalg.norm(points[iris[1:], :2] - centre, axis=1).mean())
     half = int(np.ceil(radius * 1.3)) + 1
@@ -39,8 +43,9 @@ def eye_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, iris
     cv2.fillPoly(opening, [np.round(points[contour, :2] + to_patch[:, 2]).astype(np.int32)], 1)
     opening = cv2.erode(opening, np.ones((3, 3), np.uint8))  # keep the lash line out of the iris
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    disk = np.clip(radius + 0.5 - np.hypot(xx - half, yy - half), 0.0, 1.0)
-    alpha = disk * opening
+    distance = np.hypot(xx - half, yy - half)
+    disk = np.clip(radius + 0.5 - distance, 0.0, 1.0)
+    visible = disk * opening
     # The white: the brighter part of the opening outside the iris disk.
     x0, y0 = np.floor(points[contour, :2].min(axis=0)).astype(int)
     x1, y1 = np.ceil(points[contour, :2].max(axis=0)).astype(int) + 1
@@ -51,21 +56,61 @@ def eye_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, iris
     outside_iris = np.hypot(gx + max(x0, 0) - centre[0], gy + max(y0, 0) - centre[1]) > radius * 1.1
     candidates = region[(mask > 0) & outside_iris]
     sclera = DEFAULT_SCLERA
-    if len(candidates) >= 12:
+    if len(candidates) >= max(12, 0.5 * np.pi * radius**2):
         brightness = candidates.sum(axis=1)
         sampled = np.median(candidates[brightness >= np.percentile(brightness, 80)], axis=0).astype(np.float32)
         # A narrow source eye shows little white: lean on a neutral white as the sample gets darker.
         trust = float(np.clip((sampled.mean() - 110.0) / 80.0, 0.0, 1.0))
         sclera = trust * sampled + (1.0 - trust) * DEFAULT_SCLERA * (sampled.mean() / 200.0 + 0.25)
-    return EyeTexture(patch.astype(np.float32), alpha.astype(np.float32), radius, sclera)
+    # Where the lids hide the iris (a narrowed or closed source eye), it is completed: the visible iris's own
+    # colour, else ``iris_colour``, with a darker rim, a pupil and a catch-light, so the eye can open.
+    seen = patch[visible > 0.9]
+    colour = np.median(seen, axis=0).astype(np.float32) if len(seen) >= 0.25 * np.pi * radius**2 else iris_colour
+    full = synthetic_iris(size, radius, colour)
+    patch = visible[..., None] * patch + (1.0 - visible[..., None]) * full
+    return EyeTexture(patch.astype(np.float32), disk.astype(np.float32), radius, sclera)
+
+
+def iris_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The iris colour of the more open eye of ``image`` (median over the ring between pupil and rim), or
+    a dark neutral when both are (nearly) closed. ``points`` (478, >=2) px."""
+    from engines.landmarks import LEFT_IRIS, RIGHT_IRIS, eye_openings
+
+    openings = eye_openings(points)
+    if openings.max() < 0.15:
+        return DEFAULT_IRIS
+    iris = (RIGHT_IRIS, LEFT_IRIS)[int(np.argmax(openings))]
+    centre = points[iris[0], :2]
+    radius = float(np.linalg.norm(points[iris[1:], :2] - centre, axis=1).mean())
+    height, width = image.shape[:2]
+    x0, y0 = np.maximum(np.floor(centre - radius).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(centre + radius).astype(int) + 1, (width, height))
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    r = np.hypot(xx - centre[0], yy - centre[1]) / max(radius, 1e-3)
+    ring = image[y0:y1, x0:x1][(r > 0.5) & (r < 0.85)]
+    return np.median(ring, axis=0).astype(np.float32) if len(ring) >= 6 else DEFAULT_IRIS
+
+
+def synthetic_iris(size: int, radius: float, colour: np.ndarray) -> np.ndarray:
+    """(size, size, 3) float32: an iris of ``colour`` centred in the patch: darker towards its rim, a pupil of
+    0.45 radius and a small catch-light up and to the side."""
+    half = (size - 1) / 2
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    r = np.hypot(xx - half, yy - half) / max(radius, 1e-3)
+    iris = colour[None, None, :] * (1.0 - 0.35 * np.clip(r, 0.0, 1.0) ** 3)[..., None]
+    pupil = np.clip((0.45 - r) * radius + 0.5, 0.0, 1.0)[..., None]
+    iris = iris * (1.0 - pupil) + np.array([12, 10, 10], np.float32) * pupil
+    light = np.clip(0.18 * radius + 0.5 - np.hypot(xx - half - 0.35 * radius, yy - half + 0.35 * radius), 0.0, 1.0)
+    return iris + (np.array([250, 250, 250], np.float32) - iris) * 0.85 * light[..., None]
 
 
 def paint_eye(
     image: np.ndarray, target: np.ndarray, contour: np.ndarray, iris: np.ndarray, eye: EyeTexture,
-    scale: float, weight: float,
+    scale: float, weight: float, lashes: np.ndarray | None = None,
 ) -> None:  # fmt: skip
     """Redraw the eye opening of ``image`` (RGB uint8, in place) around the target landmarks (478, >=2):
-    ``scale`` is target / source eye size, ``weight`` in [0, 1] how much of the redrawn eye shows."""
+    ``scale`` is target / source eye size, ``weight`` in [0, 1] how much of the redrawn eye shows. With a
+    ``lashes`` colour a lash line is drawn along the upper lid too (an eye the portrait has closed)."""
     if weight <= 0:
         return
     polygon = target[contour, :2]
@@ -94,9 +139,85 @@ def paint_eye(
     yy, xx = rows - y0, columns - x0
     disk = np.clip(eye.radius * scale + 0.5 - np.hypot(xx - centre[0], yy - centre[1]), 0.0, 1.0)[..., None]
     region = image[y0:y1, x0:x1].astype(np.float32)
-    # Where the source lids hid part of the iris, the warp's own (moved) iris shows through.
-    iris_colour = alpha * patch + (1.0 - alpha) * region
-    colour = colour * (1.0 - disk) + iris_colour * disk
-    # 4. Blend into the image.
-    region += (colour - region) * opening[..., None]
+    colour = colour * (1.0 - disk * alpha) + patch * disk * alpha
+    # 4. Blend into the image (with the lash line on the upper lid, for an eye the portrait has closed).
+    mask = opening[..., None]
+    if lashes is not None:
+        line = lash_line((x0, y0, x1, y1), polygon[:9], float(np.linalg.norm(polygon[8] - polygon[0])))
+        colour = colour * (1.0 - line) + lashes * line
+        mask = np.maximum(mask, line * weight)
+    region += (colour - region) * mask
     image[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class LidTexture:
+    """The colours of one source eye's upper lid: its skin and its lash line (RGB float32)."""
+
+    skin: np.ndarray
+    lashes: np.ndarray
+
+
+def lid_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, upper: np.ndarray) -> LidTexture:
+    """Sample the upper lid of one eye of ``image`` (RGB uint8) at its landmarks ``points`` (478, >=2)."""
+    height, width = image.shape[:2]
+    corners = points[contour[8], :2] - points[contour[0], :2]
+    eye_width = max(float(np.linalg.norm(corners)), 1.0)
+    up = np.array([corners[1], -corners[0]]) / eye_width
+    up = up if up[1] <= 0 else -up
+    lid = points[upper, :2]
+
+    def sample(at: np.ndarray) -> np.ndarray:
+        xy = np.clip(np.round(at).astype(int), 0, (width - 1, height - 1))
+        return image[xy[:, 1], xy[:, 0]].astype(np.float32)
+
+    # Lid skin: above the crease and below the lower lid (the crease itself is in shadow).
+    lower = points[contour[9:], :2]
+    around = [sample(lid + f * eye_width * up) for f in (0.25, 0.32, 0.4)]
+    around += [sample(lower - f * eye_width * up) for f in (0.15, 0.22)]
+    skin = np.median(np.concatenate(around), axis=0)
+    line = np.concatenate([sample(lid + f * eye_width * up) for f in (0.0, 0.02, 0.04)])
+    darkest = line[line.sum(axis=1) <= np.percentile(line.sum(axis=1), 30)]
+    return LidTexture(skin=skin.astype(np.float32), lashes=np.median(darkest, axis=0).astype(np.float32))
+
+
+def paint_lid(
+    image: np.ndarray, target: np.ndarray, opening: np.ndarray, upper: np.ndarray, lid: LidTexture, weight: float
+) -> None:
+    """Close an eye of ``image`` (RGB uint8, in place) under its lid: inside ``opening`` (N, 2) px, the
+    portrait's eye opening carried along with the head (the warp leaves the squeezed eye there), skin, a
+    little darker towards the lash line drawn along the target upper lid (``target`` (478, >=2) px).
+    ``weight`` in [0, 1]: how closed (0 leaves the image untouched)."""
+    if weight <= 0:
+        return
+    patch = polygon_patch(opening, image.shape, pad=3, blur=5)
+    if patch is None:
+        return
+    (x0, y0, x1, y1), inside = patch
+    inside = cv2.dilate(inside, np.ones((3, 3), np.uint8))
+    eye_width = float(np.linalg.norm(opening[8] - opening[0]))
+    lashes = lash_line((x0, y0, x1, y1), target[upper, :2], eye_width)
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    # A closed lid: skin, shaded a little towards the lash line, then the lashes.
+    rows = np.arange(y0, y1, dtype=np.float32)[:, None, None]
+    line = np.interp(np.arange(x0, x1, dtype=np.float32), *_sorted_by_x(target[upper, :2]))[None, :, None]
+    shade = 1.0 - 0.12 * np.exp(-(((rows - line) / max(0.12 * eye_width, 1.0)) ** 2))
+    colour = lid.skin * shade
+    colour += (lid.lashes - colour) * lashes
+    mask = np.maximum(inside[..., None], lashes) * weight
+    region += (colour - region) * mask
+    image[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+def lash_line(box: tuple[int, int, int, int], lid: np.ndarray, eye_width: float) -> np.ndarray:
+    """(h, w, 1) float32 mask over ``box`` of a lash line along the lid polyline ``lid`` (N, 2) image px."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    thickness = max(1, int(round(0.05 * eye_width)))
+    cv2.polylines(mask, [np.round((lid - (x0, y0)) * 4).astype(np.int32)], False, 255, thickness, cv2.LINE_AA, shift=2)
+    return cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] / 255.0
+
+
+def _sorted_by_x(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]

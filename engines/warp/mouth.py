@@ -69,12 +69,14 @@ class Bite:
 
 
 def paint_mouth(
-    image: np.ndarray, target: np.ndarray, visibility: float, bite: Bite, palette: MouthPalette = MouthPalette()
+    image: np.ndarray, target: np.ndarray, visibility: float, bite: Bite, palette: MouthPalette = MouthPalette(),
+    closed_gap: float = 0.0,
 ) -> None:
     """Paint the cavity inside the target inner-lip polygon of ``image`` (RGB uint8, modified in place).
 
     ``target`` is (478, >=2) landmarks in ``image`` pixels; ``visibility`` in [0, 1] fades the fill in as
-    the mouth opens (0 leaves the image untouched).
+    the mouth opens (0 leaves the image untouched). Only where the lips are more than ``closed_gap`` px
+    apart (per column) is anything painted: lips that touch keep their own pixels, never a dark line.
     """
     if visibility <= 0:
         return
@@ -91,6 +93,7 @@ def paint_mouth(
     upper = _lip_curve(target[INNER_LIP_UPPER, :2], columns)[None, :]
     lower = _lip_curve(target[INNER_LIP_LOWER, :2], columns)[None, :]
     gap = np.maximum(lower - upper, 1e-3)
+    mask *= np.clip((gap - closed_gap) / max(closed_gap, 2.0), 0.0, 1.0)  # apart enough to show the inside
     depth = np.clip((rows - upper) / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
     mouth_width = float(np.ptp(polygon[:, 0]))
     centre_x = 0.5 * (polygon[:, 0].min() + polygon[:, 0].max())

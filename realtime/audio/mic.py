@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from engines.base import LivePuppetError
-from realtime.audio.mouth_model import SAMPLE_RATE
+from realtime.audio.features import SAMPLE_RATE
 from realtime.audio.source import AudioBlock
 
 log = logging.getLogger(__name__)

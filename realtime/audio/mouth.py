@@ -2,7 +2,9 @@
 audio source (the microphone).
 
 The model's :class:`~realtime.audio.mouth_model.MouthState` becomes expression parameters: the opening
-drives the jaw (``aaa``), the vowel weights add the ``eee`` / ``woo`` lip shapes. ``mode="replace"`` first
+drives the jaw (``aaa``), the viseme lip shape adds ``eee`` (spread, I/E) / ``woo`` (rounded, U/O). Recordings
+use the look-ahead model (:func:`~realtime.audio.mouth_model.analyse`), live sources the causal one; both
+take optional :class:`~realtime.audio.visemes.VoiceTemplates` (``--voice``). ``mode="replace"`` first
 removes the camera's own mouth motion (the mouth region of the face rig), ``mode="mix"`` adds on top of it;
 ``strength`` scales the speech-driven mouth.
 """
@@ -22,15 +24,13 @@ from engines.base import LivePuppetError, Motion
 from engines.expressions import ExpressionParams, apply_expression, rig_for
 from realtime.audio.mouth_model import MouthConfig, MouthModel, MouthState, MouthTrack, analyse
 from realtime.audio.source import AudioSource, load_audio
+from realtime.audio.visemes import VoiceTemplates
 
 
 @dataclass(frozen=True, slots=True)
 class AudioMouthConfig:
     mode: Literal["replace", "mix"] = "replace"
     strength: float = 1.0
-    # Offline: read the track this many seconds ahead, compensating the causal model's delay (its step
-    # response, ~10 ms, measured by bench.lipsync), so the rendered mouth moves with the sound track.
-    lookahead: float = 0.01
     model: MouthConfig = field(default_factory=MouthConfig)
 
 
@@ -57,39 +57,52 @@ class AudioMouth:
         track: MouthTrack | None = None,
         source: AudioSource | None = None,
         config: AudioMouthConfig = AudioMouthConfig(),
+        templates: VoiceTemplates | None = None,
     ):
         if (track is None) == (source is None):
             raise ValueError("AudioMouth needs exactly one of a track or a live source")
         self.track = track
         self.source = source
         self.config = config
-        self._model = MouthModel(config.model) if source is not None else None
+        self._model = MouthModel(config.model, templates) if source is not None else None
         self.state = MouthState()
         self.processing_seconds = 0.0  # time spent in the model during the last live update
 
     @staticmethod
-    def from_file(path: str | Path, config: AudioMouthConfig = AudioMouthConfig()) -> AudioMouth:
+    def from_file(
+        path: str | Path,
+        config: AudioMouthConfig = AudioMouthConfig(),
+        templates: VoiceTemplates | None = None,
+    ) -> AudioMouth:
+        """The offline mouth of a recording: the look-ahead model (the mouth leads the sound)."""
         samples = load_audio(path, config.model.sample_rate)
         if samples.size == 0:
             raise LivePuppetError(f"{path}: the audio track is empty")
-        return AudioMouth(track=analyse(samples, config.model), config=config)
+        return AudioMouth(track=analyse(samples, config.model, templates, lookahead=True), config=config)
 
     @staticmethod
-    def from_source(source: AudioSource, config: AudioMouthConfig = AudioMouthConfig()) -> AudioMouth:
+    def from_source(
+        source: AudioSource,
+        config: AudioMouthConfig = AudioMouthConfig(),
+        templates: VoiceTemplates | None = None,
+    ) -> AudioMouth:
         if source.sample_rate != config.model.sample_rate:
-            config = dataclasses.replace(
-                config, model=dataclasses.replace(config.model, sample_rate=source.sample_rate)
+            raise LivePuppetError(
+                f"the speech mouth needs {config.model.sample_rate} Hz audio, the source gives {source.sample_rate} Hz"
             )
-        return AudioMouth(source=source, config=config)
+        return AudioMouth(source=source, config=config, templates=templates)
 
     @staticmethod
     def from_mic(
-        device: int | str | None = None, config: AudioMouthConfig = AudioMouthConfig(), block_size: int = 160
+        device: int | str | None = None,
+        config: AudioMouthConfig = AudioMouthConfig(),
+        block_size: int = 160,
+        templates: VoiceTemplates | None = None,
     ) -> AudioMouth:
         from realtime.audio.mic import MicAudioSource
 
         source = MicAudioSource(device, sample_rate=config.model.sample_rate, block_size=block_size)
-        return AudioMouth.from_source(source, config)
+        return AudioMouth.from_source(source, config, templates)
 
     def update(self, clock: Callable[[], float] = time.perf_counter) -> MouthState:
         """Live: run the model over the blocks captured since the last call; the newest state."""
@@ -103,7 +116,7 @@ class AudioMouth:
 
     def state_at(self, timestamp: float) -> MouthState:
         if self.track is not None:
-            return self.track.at(timestamp + self.config.lookahead)
+            return self.track.at(timestamp)
         return self.update()
 
     def modify(self, motion: Motion, timestamp: float) -> Motion:

@@ -1,53 +1,59 @@
-"""Speech -> mouth: a light, causal signal-processing model (no weights) that runs on one core in real time.
+"""Speech -> mouth: a viseme model in the style of VTuber lip sync (uLipSync, VTube Studio), no network.
 
-Per 10 ms hop, on the last 20 ms of pre-emphasised 16 kHz audio (Hann window, 512-point FFT):
+Per 10 ms hop of 16 kHz audio (features from :mod:`realtime.audio.features`):
 
-1. **Opening**: the amplitude (root of the energy) in 400-2000 Hz, the F1/F2 region where open vowels are
-   loud and closed-mouth sounds (m, n, humming) are weak, between an adaptive noise floor (follows drops at
-   once, rises 1 dB/s) plus a 3 dB gate and an adaptive peak (jumps up, decays 1.5 dB/s), mapped to 0..1;
-   then attack/release smoothing (15 ms open, 60 ms close) like a real jaw. Of the band choices and
-   loudness measures tried on the talking clips of the lip-sync benchmark (dB level 150-4000 Hz,
-   relative-to-recent-minimum levels, band balances), this one correlated best with the measured mouth.
-2. **Vowel shape**: the energy split between three formant regions, chosen from vowel formant charts:
-   low 150-600 Hz (F1 of closed vowels), mid 600-1400 Hz (F1 of open vowels /a/, F2 of back vowels /u/),
-   high 1400-4000 Hz (F2/F3 of front vowels /i/). Open /a/ puts its energy in the mid band, /i/ in low and
-   high with a gap in the middle, /u/ in low and mid with little high. A softmax over three scores gives the
-   aaa / eee / woo weights, smoothed like the opening.
+1. **Loudness gate**: the speech-band level in dB between a noise floor and a peak, mapped to 0..1 from
+   ``gate_fraction`` of the way up from the floor. Both adapt (the floor follows drops at once and rises
+   1 dB/s, the peak jumps up and decays 1.5 dB/s); offline they start from the recording's percentiles.
+2. **Pauses**: the mouth may open only within ``vad_hold_s`` of a hop webrtcvad calls voiced, so breath,
+   clicks and background noise between phrases leave it closed. Offline the hold reaches both ways.
+3. **Visemes**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation), scored
+   against the A / I / U / E / O / silence templates (:class:`~realtime.audio.visemes.VoiceTemplates`),
+   smoothed. The opening is loudness x gate x the weighted openness of the visemes (silence: 0); the shape
+   (aaa / eee / woo) is the weighted lip shape of the vowels.
+4. **Smoothing and timing**: live, one-pole attack/release like a jaw (causal; its delay is measured by
+   ``bench.lipsync``). Offline (:func:`analyse`), zero-phase smoothing and a look-ahead of ``lead_s``:
+   real mouths move 100-300 ms before the sound they make.
 
-The model is streaming: :meth:`MouthModel.push` takes blocks of any size and returns the states of the
-hops it completed; :func:`analyse` runs it over a whole recording.
+:class:`MouthModel` is the live, streaming form (``push`` blocks of any size, get the states of the hops
+completed); :func:`analyse` the offline form over a whole recording.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from realtime.audio.features import HOP, SAMPLE_RATE, FrontEndConfig, HopFeatures, SpeechFrontEnd, features_of
+from realtime.audio.visemes import SHAPES, VoiceTemplates
+
+DIGITAL_SILENCE_DB = -100.0
+
+__all__ = ["SAMPLE_RATE", "MouthConfig", "MouthModel", "MouthState", "MouthTrack", "analyse"]
 
 
 @dataclass(frozen=True, slots=True)
 class MouthConfig:
-    sample_rate: int = SAMPLE_RATE
-    hop: int = 160  # 10 ms
-    window: int = 320  # 20 ms
-    fft_size: int = 512
-    speech_band: tuple[float, float] = (400.0, 2000.0)  # F1/F2 of open vowels: tracks the jaw best
-    bands: tuple[float, float, float, float] = (150.0, 600.0, 1400.0, 4000.0)  # low | mid | high edges
-    gate_db: float = 3.0  # the level above the noise floor where the mouth starts to open
+    sample_rate: int = SAMPLE_RATE  # the front end works at 16 kHz; sources are resampled to it
+    gate_fraction: float = 0.3  # the mouth starts to open this far from the floor towards the peak
     min_range_db: float = 20.0  # the peak is kept at least this far above the floor
     floor_rise_db_per_s: float = 1.0
     peak_decay_db_per_s: float = 1.5
-    compression: float = 1.0  # exponent on the normalised amplitude (already a compressed measure)
-    attack_s: float = 0.015  # opening time constant
-    release_s: float = 0.06  # closing time constant
-    shape_temperature_db: float = 4.0
+    offline_levels: tuple[float, float] = (3.0, 97.0)  # percentiles taken as floor and peak offline
+    vad_hold_s: float = 0.2
+    cmn_seconds: float = 3.0  # live: time constant of the running MFCC mean
+    shape_s: float = 0.05  # smoothing of the viseme weights
+    attack_s: float = 0.015  # live opening time constant
+    release_s: float = 0.05  # live closing time constant
+    offline_smooth_s: float = 0.05  # offline: sigma of the zero-phase smoothing
+    lead_s: float = 0.1  # offline: the mouth leads the sound by this much
+    frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
 
 
 @dataclass(frozen=True, slots=True)
 class MouthState:
-    """The mouth at one hop: ``opening`` 0..1 and vowel weights ``aaa + eee + woo = 1``."""
+    """The mouth at one hop: ``opening`` 0..1 and lip-shape weights ``aaa + eee + woo = 1``."""
 
     opening: float = 0.0
     aaa: float = 1.0
@@ -55,112 +61,173 @@ class MouthState:
     woo: float = 0.0
 
 
-def _smoothing(time_constant: float, hop_seconds: float) -> float:
+def _smoothing(time_constant: float, seconds: float) -> float:
     """One-pole coefficient: the fraction of the remaining distance covered per hop."""
-    return float(1.0 - np.exp(-hop_seconds / max(time_constant, 1e-6)))
+    return float(1.0 - np.exp(-seconds / max(time_constant, 1e-6)))
+
+
+def _lip_shape(weights: np.ndarray) -> np.ndarray:
+    """(…, 3) aaa / eee / woo shares from viseme weights (…, 6); all jaw (aaa) when only silence scores."""
+    shape = weights @ SHAPES
+    total = shape.sum(axis=-1, keepdims=True)
+    return np.where(total > 1e-6, shape / np.maximum(total, 1e-6), np.array([1.0, 0.0, 0.0]))
+
+
+class LevelTracker:
+    """The adaptive noise floor and peak of a loudness (dB) stream: the floor follows drops at once and
+    rises slowly, the peak jumps up and decays slowly, and stays ``min_range_db`` above the floor."""
+
+    def __init__(self, config: MouthConfig, floor_db: float | None = None, peak_db: float = -200.0):
+        hop_s = HOP / SAMPLE_RATE
+        self._rise = config.floor_rise_db_per_s * hop_s
+        self._decay = config.peak_decay_db_per_s * hop_s
+        self._min_range = config.min_range_db
+        self.floor, self.peak = floor_db, peak_db
+
+    def update(self, loudness_db: float) -> tuple[float, float]:
+        if (
+            loudness_db <= DIGITAL_SILENCE_DB
+        ):  # digital silence (a fade-in, a muted input): closed, learn nothing
+            return loudness_db, loudness_db + self._min_range
+        floor = self.floor
+        self.floor = loudness_db if floor is None or loudness_db < floor else floor + self._rise
+        self.peak = max(loudness_db, self.peak - self._decay, self.floor + self._min_range)
+        return self.floor, self.peak
+
+
+def _gate_level(loudness_db, floor_db, peak_db, config: MouthConfig):
+    gate = floor_db + config.gate_fraction * (peak_db - floor_db)
+    span = np.maximum(peak_db - gate, 1e-6)
+    return np.clip((loudness_db - gate) / span, 0.0, 1.0)
 
 
 class MouthModel:
-    """Streaming speech -> :class:`MouthState` model. Single-threaded."""
+    """Streaming speech -> :class:`MouthState` model (causal). Single-threaded."""
 
-    def __init__(self, config: MouthConfig = MouthConfig()):
+    def __init__(self, config: MouthConfig = MouthConfig(), templates: VoiceTemplates | None = None):
         self.config = config
-        c = config
-        freqs = np.fft.rfftfreq(c.fft_size, 1.0 / c.sample_rate)  # (F,)
-        self._speech = (freqs >= c.speech_band[0]) & (freqs < c.speech_band[1])
-        edges = c.bands
-        self._band_masks = np.stack(
-            [(freqs >= edges[k]) & (freqs < edges[k + 1]) for k in range(3)]
-        )  # (3, F)
-        self._window = np.hanning(c.window).astype(np.float32)
-        hop_s = c.hop / c.sample_rate
-        self._attack = _smoothing(c.attack_s, hop_s)
-        self._release = _smoothing(c.release_s, hop_s)
-        # per-hop factors on amplitudes (dB / 20 -> amplitude ratio)
-        self._floor_rise = 10 ** (c.floor_rise_db_per_s * hop_s / 20)
-        self._peak_decay = 10 ** (-c.peak_decay_db_per_s * hop_s / 20)
-        self._gate = 10 ** (c.gate_db / 20)
-        self._min_range = 10 ** (c.min_range_db / 20)
+        self.templates = templates if templates is not None else VoiceTemplates.default()
+        self._front = SpeechFrontEnd(config.frontend)
+        hop_s = self.hop_seconds
+        self._attack = _smoothing(config.attack_s, hop_s)
+        self._release = _smoothing(config.release_s, hop_s)
+        self._shape_rate = _smoothing(config.shape_s, hop_s)
+        self._cmn_rate = _smoothing(config.cmn_seconds, hop_s)
+        self._hold_hops = round(config.vad_hold_s / hop_s)
         self.reset()
 
     def reset(self) -> None:
-        self._buffer = np.zeros(self.config.window, np.float32)  # the last window of pre-emphasised audio
-        self._pending = np.zeros(0, np.float32)
-        self._last_sample = 0.0
-        self._floor: float | None = None
-        self._peak = 0.0
+        self._front.reset()
+        self._levels = LevelTracker(self.config)
+        self._since_voiced = 10**9
+        self._cmn_mean = np.zeros_like(self.templates.mfcc[0])
+        self._cmn_count = 0
+        self._weights = np.eye(len(self.templates.openness))[-1]  # silence
         self._opening = 0.0
-        self._shape = np.array([1.0, 0.0, 0.0])
         self.state = MouthState()
-
-    def push(self, samples: np.ndarray) -> list[MouthState]:
-        """Feed mono float32 samples (any length); return the states of the hops completed."""
-        samples = np.asarray(samples, np.float32).reshape(-1)
-        if samples.size == 0:
-            return []
-        # pre-emphasis (+6 dB/octave) flattens the voice's spectral tilt, so the bands compare fairly
-        emphasised = samples - 0.95 * np.concatenate([[self._last_sample], samples[:-1]])
-        self._last_sample = float(samples[-1])
-        pending = np.concatenate([self._pending, emphasised.astype(np.float32)])
-        hop = self.config.hop
-        count = len(pending) // hop
-        states = []
-        for k in range(count):
-            self._buffer = np.concatenate([self._buffer[hop:], pending[k * hop : (k + 1) * hop]])
-            states.append(self._step(self._buffer))
-        self._pending = pending[count * hop :]
-        return states
-
-    def _step(self, window: np.ndarray) -> MouthState:
-        c = self.config
-        spectrum = np.abs(np.fft.rfft(window * self._window, c.fft_size)) ** 2  # (F,)
-        magnitude = float(np.sqrt(spectrum[self._speech].sum()))  # voice amplitude in the open-vowel band
-        # 1. opening: the amplitude between the adaptive noise floor and the adaptive peak
-        if self._floor is None:
-            self._floor = magnitude
-        self._floor = magnitude if magnitude < self._floor else self._floor * self._floor_rise
-        gate = self._floor * self._gate
-        self._peak = max(magnitude, self._peak * self._peak_decay, gate * self._min_range)
-        target = float(np.clip((magnitude - gate) / max(self._peak - gate, 1e-9), 0.0, 1.0)) ** c.compression
-        rate = self._attack if target > self._opening else self._release
-        self._opening += rate * (target - self._opening)
-        # 2. vowel shape from the three formant regions (dB relative to their mean)
-        bands = 10.0 * np.log10(self._band_masks @ spectrum + 1e-10)
-        low, mid, high = bands - bands.mean()
-        scores = np.array([mid - low, high - mid, low - high]) / c.shape_temperature_db  # aaa, eee, woo
-        weights = np.exp(scores - scores.max())
-        weights /= weights.sum()
-        if target > 0:  # only voiced, audible frames reshape the mouth
-            self._shape += self._attack * (weights - self._shape)
-        self.state = MouthState(float(self._opening), *(float(w) for w in self._shape))
-        return self.state
 
     @property
     def hop_seconds(self) -> float:
-        return self.config.hop / self.config.sample_rate
+        return HOP / SAMPLE_RATE
+
+    def push(self, samples: np.ndarray) -> list[MouthState]:
+        """Feed mono float32 samples at 16 kHz (any length); return the states of the hops completed."""
+        features = self._front.push(samples)
+        return [self._step(features, k) for k in range(len(features))]
+
+    def _step(self, features: HopFeatures, k: int) -> MouthState:
+        c = self.config
+        loudness, mfcc, voiced = features.loudness_db[k], features.mfcc[k], features.voiced[k]
+        # 1. loudness between the adaptive floor and peak
+        level = float(_gate_level(loudness, *self._levels.update(loudness), c))
+        # 2. pauses: open only within the hold after a voiced hop
+        self._since_voiced = 0 if voiced else self._since_voiced + 1
+        free = self._since_voiced <= self._hold_hops
+        # 3. visemes on mean-normalised MFCCs (the mean learns from voiced hops only)
+        if voiced:
+            self._cmn_count += 1
+            rate = max(1.0 / self._cmn_count, self._cmn_rate)
+            self._cmn_mean += rate * (mfcc - self._cmn_mean)
+        target = 0.0
+        if level > 0 and free:
+            weights = self.templates.weights(mfcc - self._cmn_mean)[0]
+            self._weights += self._shape_rate * (weights - self._weights)
+            # the opening takes this hop's visemes (the jaw's own attack smooths it); the lip shape the
+            # smoothed ones, which would otherwise delay every voice onset by the shape smoothing
+            target = level * float(weights @ self.templates.openness)
+        # 4. jaw-like attack and release
+        rate = self._attack if target > self._opening else self._release
+        self._opening += rate * (target - self._opening)
+        self.state = MouthState(float(self._opening), *(float(v) for v in _lip_shape(self._weights)))
+        return self.state
 
 
 @dataclass(frozen=True, slots=True)
 class MouthTrack:
-    """The model's output over a recording: ``times`` (T,) seconds at the end of each hop and
-    ``values`` (T, 4) = opening, aaa, eee, woo."""
+    """The model's output over a recording: ``times`` (T,) seconds (increasing) and ``values`` (T, 4) =
+    opening, aaa, eee, woo."""
 
     times: np.ndarray
     values: np.ndarray
 
     def at(self, t: float) -> MouthState:
-        if len(self.times) == 0:
+        if len(self.times) == 0 or t < self.times[0] or t > self.times[-1]:
             return MouthState()
-        values = [float(np.interp(t, self.times, self.values[:, k], left=0.0, right=0.0)) for k in range(4)]
-        if t < self.times[0] or t > self.times[-1]:
-            return MouthState()
-        return MouthState(*values)
+        return MouthState(*(float(np.interp(t, self.times, self.values[:, k])) for k in range(4)))
 
 
-def analyse(samples: np.ndarray, config: MouthConfig = MouthConfig()) -> MouthTrack:
-    """Run the streaming model over a whole mono recording at ``config.sample_rate``."""
-    model = MouthModel(config)
-    states = model.push(samples)
-    times = (np.arange(len(states)) + 1) * model.hop_seconds
-    values = np.array([(s.opening, s.aaa, s.eee, s.woo) for s in states], np.float32).reshape(-1, 4)
-    return MouthTrack(times=times, values=values)
+def _gaussian_smooth(values: np.ndarray, sigma_hops: float) -> np.ndarray:
+    if sigma_hops <= 0:
+        return values
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(values, sigma_hops, axis=0, mode="nearest")
+
+
+def _dilate(mask: np.ndarray, hops: int) -> np.ndarray:
+    """True within ``hops`` of a True, both ways."""
+    if hops <= 0 or not mask.any():
+        return mask
+    kernel = np.ones(2 * hops + 1)
+    return np.convolve(mask.astype(float), kernel, mode="same") > 0
+
+
+def analyse(
+    samples: np.ndarray,
+    config: MouthConfig = MouthConfig(),
+    templates: VoiceTemplates | None = None,
+    lookahead: bool = True,
+) -> MouthTrack:
+    """The mouth over a whole mono recording at 16 kHz. ``lookahead=True`` is the offline model (steps 1-4
+    non-causal, see the module docstring); ``False`` runs the live model, for comparison."""
+    templates = templates if templates is not None else VoiceTemplates.default()
+    hop_s = HOP / SAMPLE_RATE
+    if not lookahead:
+        model = MouthModel(config, templates)
+        states = model.push(samples)
+        values = np.array([(s.opening, s.aaa, s.eee, s.woo) for s in states], np.float32).reshape(-1, 4)
+        return MouthTrack(times=(np.arange(len(states)) + 1) * hop_s, values=values)
+    features = features_of(samples, config.frontend)
+    count = len(features)
+    if count == 0:
+        return MouthTrack(times=np.zeros(0), values=np.zeros((0, 4), np.float32))
+    # 1. loudness between the adaptive floor and peak, started at the recording's percentiles (digital
+    #    silence, e.g. a fade-in, left out) instead of learning them from the first syllables
+    loudness = features.loudness_db
+    audible = loudness[loudness > DIGITAL_SILENCE_DB]
+    floor, peak = np.percentile(audible if audible.size else loudness, config.offline_levels)
+    tracker = LevelTracker(config, floor, peak)
+    levels = np.array([tracker.update(value) for value in loudness])  # (T, 2) floor, peak
+    level = _gate_level(loudness, levels[:, 0], levels[:, 1], config)
+    # 2. pauses: the hold reaches both ways
+    free = _dilate(features.voiced, round(config.vad_hold_s / hop_s))
+    # 3. visemes on MFCCs less the mean over the voiced hops
+    voiced = features.mfcc[features.voiced] if features.voiced.any() else features.mfcc
+    weights = templates.weights(features.mfcc - voiced.mean(axis=0))  # (T, 6)
+    weights = _gaussian_smooth(weights, config.shape_s / hop_s)
+    target = level * (weights @ templates.openness) * free
+    # 4. zero-phase smoothing; the states move ``lead_s`` earlier than the sound they come from
+    opening = _gaussian_smooth(target, config.offline_smooth_s / hop_s)
+    values = np.column_stack([opening, _lip_shape(weights)]).astype(np.float32)
+    centres = (np.arange(count) + 1) * hop_s - 0.016  # the middle of each hop's 32 ms loudness window
+    return MouthTrack(times=centres - config.lead_s, values=values)

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from engines.base import LivePuppetError
-from realtime.audio.mouth_model import SAMPLE_RATE
+from realtime.audio.features import SAMPLE_RATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +59,19 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 class FileAudioSource:
-    """A recording cut into blocks of ``block_size`` samples (the whole file is decoded up front)."""
+    """A recording cut into blocks of ``block_size`` samples (the whole file is decoded up front). Like a
+    live source it yields each block once: a later ``blocks()`` call goes on where the last one stopped."""
 
     def __init__(self, path: str | Path, sample_rate: int = SAMPLE_RATE, block_size: int = 160):
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.samples = load_audio(path, sample_rate)
+        self.position = 0
 
     def blocks(self) -> Iterator[AudioBlock]:
-        for start in range(0, len(self.samples), self.block_size):
+        while self.position < len(self.samples):
+            start = self.position
+            self.position += self.block_size
             yield AudioBlock(self.samples[start : start + self.block_size], start / self.sample_rate)
 
     def close(self) -> None:
@@ -81,3 +85,4 @@ class ArrayAudioSource(FileAudioSource):
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.samples = np.asarray(samples, np.float32).reshape(-1)
+        self.position = 0

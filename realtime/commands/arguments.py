@@ -4,30 +4,75 @@ that renders takes (--engine, --weights, --runtime, --device, --precision)."""
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from engines.base import EngineOptions
 
 
+# The largest image side any command accepts: OpenCV's resize stops at 32767, x264 at 16384, and a 8192 px
+# portrait is already 200 MB per float frame.
+MAX_SIZE = 8192
+MAX_FPS = 240.0
+
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {'a whole number' if kind is int else 'a number'}, got {text!r}"
+        ) from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
-    value = int(text)
+    value = _number(text, int)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def image_size(text: str) -> int:
+    """A side length in pixels: 1 .. MAX_SIZE."""
+    value = _number(text, int)
+    if not 1 <= value <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SIZE} pixels, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
 
 
+def frame_rate(text: str) -> float:
+    value = _number(text, float)
+    if not 0 < value <= MAX_FPS:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_FPS:g} frames/s, got {text}")
+    return value
+
+
 def unit_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
+
+
+def finite_float(text: str) -> float:
+    return _number(text, float)
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 
 import cv2
 
+from realtime.commands.arguments import positive_int
 from realtime.live.capture import CameraRequest, GrantedMode, camera_api, open_camera, read_mode
 
 log = logging.getLogger(__name__)
+
+MAX_CAMERAS = 64  # V4L2 numbers devices below 64
+
+
+def camera_count(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_CAMERAS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CAMERAS}, got {text}")
+    return value
 
 COMMON_SIZES = ((640, 480), (1280, 720), (1920, 1080))
 COMMON_RATES = (30.0, 60.0)
@@ -66,7 +76,8 @@ def register(subparsers) -> None:
         "and which common modes (640x480/1280x720/1920x1080 at 30/60 fps, MJPG/YUYV) it grants. "
         "Use the index with `livepuppet live --camera INDEX`.",
     )
-    parser.add_argument("--max-index", type=int, default=8, metavar="N", help="indices to probe (default: 8)")
+    parser.add_argument("--max-index", type=camera_count, default=8, metavar="N",
+                        help=f"indices to probe, at most {MAX_CAMERAS} (default: 8)")  # fmt: skip
     parser.add_argument("--no-modes", dest="modes", action="store_false", help="skip probing modes (faster)")
     parser.set_defaults(handler=run)
 

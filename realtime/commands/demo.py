@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, positive_float, positive_int
+from realtime.commands.arguments import add_engine_arguments, engine_options, image_size, positive_float
+from realtime.outputs import VIDEO_SUFFIXES, check_output, output_path
 from realtime.demo_script import DURATION
 
 DEMO_FPS = 25.0
@@ -23,10 +24,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_path,
         default=Path("demo.mp4"),
         metavar="OUT.mp4",
-        help="the mp4 file to write (default: %(default)s)",
+        help=f"the video to write ({', '.join(VIDEO_SUFFIXES)}) (default: %(default)s)",
     )
     add_engine_arguments(parser)
     parser.add_argument(
@@ -38,9 +39,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--size",
-        type=positive_int,
+        type=image_size,
         metavar="N",
-        help="longest side of the output (default: 512, the portrait's own)",
+        help="longest side of the output, at most 8192 (default: 512, the portrait's own)",
     )
     parser.set_defaults(handler=run)
 
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.images import fit_longest_side
     from realtime.tracker import find_portrait_face
 
+    output = check_output(args.out, suffixes=VIDEO_SUFFIXES)
     portrait = data.astronaut()  # (512, 512, 3) uint8, bundled with scikit-image
     if args.size:
         portrait = fit_longest_side(portrait, args.size)
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
-        writer = render_script(portrait, face, engine, args.out, args.seconds)
+        writer = render_script(portrait, face, engine, output, args.seconds)
     finally:
         engine.close()
     seconds = time.perf_counter() - started
@@ -68,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_script(portrait, face, engine, out: Path, seconds: float, on_frame=None):
+def render_script(portrait, face, engine, output: Path, seconds: float, on_frame=None):
     """The built-in motion script performed by ``portrait`` (RGB uint8) with ``face``, rendered by ``engine``
-    into the mp4 ``out``; returns the closed :class:`~realtime.video_io.VideoWriter`. ``on_frame(frames
-    written, total)`` runs after each frame (it may raise to stop early)."""
+    into the video ``output`` (already checked); returns the closed :class:`~realtime.video_io.VideoWriter`.
+    ``on_frame(frames written, total)`` runs after each frame (it may raise to stop early)."""
     from engines.landmarks import neutral_points
     from realtime.demo_script import script_motions
     from realtime.offline import FrameRenderer
@@ -81,11 +83,12 @@ def render_script(portrait, face, engine, out: Path, seconds: float, on_frame=No
     renderer = FrameRenderer(engine, state)
     height, width = state.image.shape[:2]
     total = round(seconds * DEMO_FPS)
-    with VideoWriter(out, (width, height), DEMO_FPS) as writer:
+    with VideoWriter(output, (width, height), DEMO_FPS) as writer:
         for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, seconds):
-            writer.write(renderer.render(motion, timestamp))
+            writer.write(renderer.render(motion, timestamp), timestamp)
             if on_frame is not None:
                 on_frame(writer.frames_written, total)
-    if renderer.failures == writer.frames_written:
-        raise LivePuppetError(f"the {engine.name} engine failed on every frame; see the warnings above")
+        if renderer.failures == writer.frames_written:
+            writer.abandon(keep_partial=False)
+            raise LivePuppetError(f"the {engine.name} engine failed on every frame; see the warnings above")
     return writer

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from engines.base import LivePuppetError, Motion, create_engine
-from realtime.commands.arguments import add_engine_arguments, engine_options, positive_int
+from realtime.commands.arguments import add_engine_arguments, engine_options, finite_float, image_size
+from realtime.outputs import IMAGE_SUFFIXES, check_inputs, check_output, output_path, write_bytes_atomic
 from engines.expressions import RANGES, ExpressionParams, apply_expression
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ HELP = {
     "woo": "rounded lips, 'ooh'",
     "smile": "> 0 smiles, < 0 turns the mouth corners down",
 }
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 def register(subparsers) -> None:
@@ -45,13 +45,14 @@ def register(subparsers) -> None:
         "result. Every parameter is 0 (unchanged) unless given.",
     )
     parser.add_argument("--source", type=Path, required=True, metavar="IMAGE", help="the portrait to edit")
-    parser.add_argument("--out", type=Path, required=True, metavar="IMAGE", help="output image (.png, .jpg)")
-    parser.add_argument("--size", type=positive_int, metavar="N", help="longest side of the output in pixels")
+    parser.add_argument("--out", type=output_path, required=True, metavar="IMAGE",
+                        help=f"output image ({', '.join(IMAGE_SUFFIXES)})")  # fmt: skip
+    parser.add_argument("--size", type=image_size, metavar="N", help="longest side of the output in pixels (max 8192)")
     add_engine_arguments(parser)
     sliders = parser.add_argument_group("expression parameters")
     for name, text in HELP.items():
         low, high = RANGES[name]
-        sliders.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=0.0,
+        sliders.add_argument(f"--{name.replace('_', '-')}", dest=name, type=finite_float, default=0.0,
                              metavar="V", help=f"{text} ({low:g}..{high:g})")  # fmt: skip
     sliders.add_argument("--look-at-camera", dest="look_at_camera", action="store_const", const=1.0,
                          default=0.0, help="turn the eyes to the camera")  # fmt: skip
@@ -87,23 +88,21 @@ def render_edit(engine, state, params: ExpressionParams, neutral: Motion | None 
     return engine.render(state, apply_expression(neutral or neutral_motion(state), params))
 
 
-def save_image(path: Path, frame: np.ndarray) -> None:
-    """Write ``frame`` (RGB uint8) to ``path`` (the format follows its suffix)."""
+def save_image(output: Path, frame: np.ndarray) -> None:
+    """Write ``frame`` (RGB uint8) to the checked path ``output`` (the format follows its suffix), atomically."""
     import cv2
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR)):
-        raise LivePuppetError(f"cannot write {path}")
+    encoded, data = cv2.imencode(output.suffix, cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+    if not encoded:
+        raise LivePuppetError(f"cannot encode the edited image as {output.suffix}")
+    write_bytes_atomic(output, data.tobytes())
 
 
 def run(args: argparse.Namespace) -> int:
     from realtime.offline import load_portrait
 
     params = params_from_args(args)
-    if args.out.suffix.lower() not in IMAGE_SUFFIXES:
-        raise LivePuppetError(f"--out {args.out}: use an image file name ({', '.join(IMAGE_SUFFIXES)})")
-    if args.out.resolve() == args.source.resolve():
-        raise LivePuppetError(f"the output {args.out} would overwrite the source; choose another name")
+    output = check_output(args.out, check_inputs({"source image": args.source}), suffixes=IMAGE_SUFFIXES)
     if args.engine != "warp" and any(
         getattr(params, name) for name in ExpressionParams.names() if name not in ("pitch", "yaw", "roll")
     ):
@@ -115,6 +114,6 @@ def run(args: argparse.Namespace) -> int:
         frame = edit_image(image, face, params, engine)
     finally:
         engine.close()
-    save_image(args.out, frame)
+    save_image(output, frame)
     log.info("wrote %s (%dx%d)", args.out, frame.shape[1], frame.shape[0])
     return 0

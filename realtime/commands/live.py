@@ -8,7 +8,17 @@ import logging
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, positive_float, unit_float
+from realtime.commands.arguments import (
+    MAX_SIZE,
+    add_engine_arguments,
+    engine_options,
+    frame_rate,
+    image_size,
+    non_negative_int,
+    positive_float,
+    unit_float,
+)
+from realtime.outputs import VIDEO_SUFFIXES, check_inputs, check_output, output_path
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +28,8 @@ def parse_size(text: str) -> tuple[int, int]:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    if not (0 < width <= MAX_SIZE and 0 < height <= MAX_SIZE):
+        raise argparse.ArgumentTypeError(f"each side must be between 1 and {MAX_SIZE} pixels, got {text!r}")
     return width, height
 
 
@@ -39,7 +49,7 @@ def register(subparsers) -> None:
     driving = parser.add_mutually_exclusive_group()
     driving.add_argument(
         "--camera",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="INDEX",
         help="webcam index (see `livepuppet cameras`) (default: %(default)s)",
@@ -61,7 +71,13 @@ def register(subparsers) -> None:
         action="store_false",
         help="no FPS/latency text on the preview (for capturing the window in OBS)",
     )
-    add("--record", type=Path, metavar="OUT.mp4", help="also record the output to this mp4")
+    add(
+        "--record",
+        type=output_path,
+        metavar="OUT.mp4",
+        help=f"also record the output to this video ({', '.join(VIDEO_SUFFIXES)}); an existing file is replaced "
+        "only when the recording ends well",
+    )
     add_engine_arguments(parser)
     add(
         "--size",
@@ -72,17 +88,17 @@ def register(subparsers) -> None:
     )
     add(
         "--fps",
-        type=positive_float,
+        type=frame_rate,
         default=30.0,
         metavar="N",
         help="output frame rate, also asked of the webcam (default: %(default)s)",
     )
     add(
         "--render-size",
-        type=int,
+        type=image_size,
         default=512,
         metavar="N",
-        help="longest side the portrait is rendered at (default: %(default)s)",
+        help="longest side the portrait is rendered at, at most 8192 (default: %(default)s)",
     )
     add(
         "--camera-size",
@@ -112,6 +128,7 @@ def register(subparsers) -> None:
         metavar="DEVICE",
         help="lip sync from the microphone (optionally a device index or name)",
     )
+    add("--voice", type=Path, metavar="FILE", help="voice templates for --mic (from `livepuppet voice calibrate`)")
     add("--duration", type=positive_float, metavar="SECONDS", help="stop after this many seconds")
     parser.set_defaults(handler=run)
 
@@ -144,7 +161,9 @@ def optional_modifiers(args: argparse.Namespace) -> list:
 
         # "" (plain --mic): the default input; digits: a device index (0 included); else part of a name
         device = None if args.mic == "" else int(args.mic) if args.mic.isdigit() else args.mic
-        modifiers += [IdleMotion(), AudioMouth.from_mic(device)]
+        from realtime.commands.render import voice_templates
+
+        modifiers += [IdleMotion(), AudioMouth.from_mic(device, templates=voice_templates(args.voice))]
     if args.timeline is not None:
         from engines.timeline import Timeline
 
@@ -168,8 +187,10 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None, controls=None,
 
     if args.loop and args.driving is None:
         raise LivePuppetError("--loop only applies to --driving VIDEO")
-    if not args.source.is_file():
-        raise LivePuppetError(f"source image not found: {args.source}")
+    inputs = check_inputs({"source image": args.source, "--driving": args.driving, "--timeline": args.timeline,
+                           "--voice": args.voice})  # fmt: skip
+    if args.record is not None:
+        args.record = check_output(args.record, inputs, suffixes=VIDEO_SUFFIXES, option="--record")
     if args.driving is not None:
         open_source = video_opener(args.driving, args.loop)
     else:
@@ -181,11 +202,12 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None, controls=None,
         controls = LiveControls(key_handler=key_handler)
     options = engine_options(args, args.render_size)
     extra = optional_modifiers(args)
+    if sinks is None:
+        sinks = build_sinks(args, controls)
     try:
         with LiveSession(
             portrait=args.source, engine=args.engine, options=options, open_source=open_source,
-            sinks=build_sinks(args, controls) if sinks is None else sinks,
-            smoothing=args.smooth, modifiers=[*extra, *modifiers],
+            sinks=sinks, smoothing=args.smooth, modifiers=[*extra, *modifiers],
             controls=controls, config=LiveConfig(fps=args.fps),
         ) as session:  # fmt: skip
             summary = session.run(args.duration)
@@ -199,4 +221,17 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None, controls=None,
         summary["rendered"], summary["seconds"], summary["render_fps"], summary["capture_dropped"],
         summary["render_errors"],
     )  # fmt: skip
+    check_recording(sinks.get("record"), summary)
     return 0
+
+
+def check_recording(record, summary: dict) -> None:
+    """A recording that could not be opened, failed midway or could not be finished is an error (exit 2),
+    even though the live outputs ran."""
+    if record is None:
+        return
+    reason = summary["unavailable_sinks"].get("record") or record.failure
+    if not reason and not record.finished:
+        reason = f"the recorder did not stop in time; {record.path} was not written"
+    if reason:
+        raise LivePuppetError(f"the recording failed: {reason}")

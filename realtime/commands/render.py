@@ -8,14 +8,13 @@ import logging
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, positive_int, unit_float
+from realtime.commands.arguments import add_engine_arguments, engine_options, image_size, positive_int, unit_float
+from realtime.outputs import VIDEO_SUFFIXES, check_inputs, check_output, output_path
 
 log = logging.getLogger(__name__)
 
 MODES = ("engine", "diffusion", "video")
 OFFLINE_MODES_MODULE = "engines.offline.commands"
-
-
 
 
 def _offline_modes():
@@ -52,13 +51,21 @@ def register(subparsers) -> None:
         metavar="VIDEO",
         help="the video whose face motion drives the portrait (mp4/mov/webm/mkv...)",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="OUT.mp4", help="the mp4 file to write")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=output_path,
+        metavar="OUT.mp4",
+        help=f"the video to write ({', '.join(VIDEO_SUFFIXES)}); an existing file is replaced only when the "
+        "render succeeds, a stopped render keeps its frames in OUT.partial.mp4",
+    )
     add_engine_arguments(parser)
     parser.add_argument(
         "--size",
-        type=positive_int,
+        type=image_size,
         metavar="N",
-        help="longest side of the output in pixels (default: the portrait's own size, at most 2048)",
+        help="longest side of the output in pixels, at most 8192 (default: the portrait's own size, at most "
+        "2048)",
     )
     parser.add_argument(
         "--smooth",
@@ -72,13 +79,17 @@ def register(subparsers) -> None:
         "--timeline",
         type=Path,
         metavar="FILE",
-        help="expression keyframes (JSON: times -> smile, blink, yaw, ...; see engines/timeline.py) added on top of the driving motion",
+        help="expression keyframes (JSON or YAML: times -> smile, blink, yaw, ...; see engines/timeline.py) "
+        "added on top of the driving motion",
     )
     parser.add_argument(
         "--audio",
         type=Path,
         metavar="FILE",
         help="speech audio that drives the mouth; it also becomes the output's sound track",
+    )
+    parser.add_argument(
+        "--voice", type=Path, metavar="FILE", help="voice templates for --audio (from `livepuppet voice calibrate`)"
     )
     parser.add_argument("--max-frames", type=positive_int, metavar="N", help="render only the first N frames")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
@@ -95,6 +106,13 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def voice_templates(path: Path | None):
+    """The --voice templates, or None (the package's defaults)."""
+    from realtime.audio.visemes import VoiceTemplates
+
+    return VoiceTemplates.load(path) if path is not None else None
+
+
 def motion_modifiers(args: argparse.Namespace) -> list:
     """The motion modifiers asked for on the command line: --timeline, then --audio (speech mouth)."""
     from engines.timeline import Timeline
@@ -104,11 +122,20 @@ def motion_modifiers(args: argparse.Namespace) -> list:
     if args.timeline is not None:
         modifiers.append(Timeline.load(args.timeline))
     if args.audio is not None:
-        modifiers.append(AudioMouth.from_file(args.audio))
+        modifiers.append(AudioMouth.from_file(args.audio, templates=voice_templates(args.voice)))
     return modifiers
 
 
+def check_paths(args: argparse.Namespace) -> Path:
+    """Every input exists and --out can be written without losing any of them; the path to write. Runs
+    before any work starts, for every --mode."""
+    inputs = check_inputs({"source image": args.source, "driving video": args.driving, "--audio": args.audio,
+                           "--timeline": args.timeline, "--voice": args.voice})  # fmt: skip
+    return check_output(args.out, inputs, suffixes=VIDEO_SUFFIXES)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_paths(args)
     if args.mode != "engine":
         offline = _offline_modes()
         if offline is None:
@@ -126,12 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_request(args: argparse.Namespace):
-    """The :class:`realtime.offline.RenderRequest` of engine-mode arguments (inputs checked to exist)."""
+    """The :class:`realtime.offline.RenderRequest` of engine-mode arguments (after :func:`check_paths`)."""
     from realtime.offline import RenderRequest
 
-    for path, what in ((args.source, "source image"), (args.driving, "driving video")):
-        if not path.is_file():
-            raise LivePuppetError(f"{what} not found: {path}")
     return RenderRequest(
         source=args.source,
         driving=args.driving,

@@ -135,15 +135,23 @@ class VirtualCameraSink:
 
 
 class FileSink:
-    """Records the live output to an H.264 mp4 (via :class:`realtime.video_io.VideoWriter`) at the loop's
-    frame rate; held frames are written again, so the file plays back in real time. Encoding is background
-    work: its thread runs at a lower priority than the ones that set the latency."""
+    """Records the live output to a video file (via :class:`realtime.video_io.VideoWriter`, so atomically)
+    at the loop's frame rate; held frames are written again, so the file plays back in real time. Encoding
+    is background work: its thread runs at a lower priority than the ones that set the latency.
+
+    A write that fails (a full disk) stops the recording, keeps what was recorded as ``NAME.partial.mp4``
+    and sets ``failure`` (one line), which `livepuppet live` turns into a non-zero exit; the live outputs
+    carry on meanwhile.
+    """
 
     background = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._writer = None
+        self.frames_written = 0
+        self.failure: str | None = None  # why the recording is missing or incomplete
+        self.finished = False  # closed with the file in place
 
     def open(self, size: tuple[int, int], fps: float) -> None:
         from realtime.video_io import VideoWriter
@@ -152,13 +160,36 @@ class FileSink:
         log.info("recording to %s", self.path)
 
     def send(self, frame: np.ndarray, timestamp: float) -> None:
-        self._writer.write(frame)
+        if self._writer is None:
+            return
+        try:
+            self._writer.write(frame)
+        except Exception as exc:  # noqa: BLE001 - any failure ends the recording, reported once
+            self._fail(exc)
+            return
+        self.frames_written = self._writer.frames_written
 
-    @property
-    def frames_written(self) -> int:
-        return 0 if self._writer is None else self._writer.frames_written
+    def _fail(self, exc: Exception) -> None:
+        from realtime.outputs import one_line, write_error
+
+        writer, self._writer = self._writer, None
+        writer.abandon(exc)
+        error = exc if isinstance(exc, LivePuppetError) else write_error(self.path, exc)
+        self.failure = one_line(error)
+        log.error("recording stopped: %s", self.failure)
 
     def close(self) -> None:
-        if self._writer is not None:
+        if self._writer is None:
+            return
+        try:
             self._writer.close()
-            log.info("recorded %d frames to %s", self._writer.frames_written, self.path)
+        except Exception as exc:  # noqa: BLE001
+            self._writer = None
+            from realtime.outputs import one_line
+
+            self.failure = one_line(exc)
+            log.error("recording failed: %s", self.failure)
+            return
+        self._writer = None
+        self.finished = True
+        log.info("recorded %d frames to %s", self.frames_written, self.path)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from realtime.outputs import partial_path
 from realtime.studio.commands import Cancelled, CancelToken, cli_args
 from realtime.studio.workspace import Workspace
 
@@ -60,14 +61,15 @@ def animate(
         else:
             lines = _driven(workspace, request, portrait, out, on_frame)
     except Cancelled:
-        if written[0] == 0 or not out.is_file():
+        kept = partial_path(out)  # the writer keeps a cut-short render there, when it is playable
+        if written[0] == 0 or not kept.is_file():
             return AnimateResult(None, ("cancelled before the first frame",))
-        return AnimateResult(out, (f"cancelled: kept the first {written[0]} frames in {out.name}",))
+        return AnimateResult(kept, (f"cancelled: kept the first {written[0]} frames in {kept.name}",))
     return AnimateResult(out, tuple(lines))
 
 
 def _driven(workspace, request: AnimateRequest, portrait: Path, out: Path, on_frame) -> list[str]:
-    from realtime.commands.render import motion_modifiers, render_request
+    from realtime.commands.render import check_paths, motion_modifiers, render_request
     from realtime.offline import render_video
 
     driving = workspace.accept(request.driving, "video", "driving video")
@@ -80,6 +82,7 @@ def _driven(workspace, request: AnimateRequest, portrait: Path, out: Path, on_fr
     if request.audio:
         argv += ["--audio", workspace.accept(request.audio, "audio", "speech audio")]
     args = cli_args(*argv)
+    check_paths(args)
     summary = render_video(render_request(args), modifiers=motion_modifiers(args), on_frame=on_frame)
     return summary.lines()
 
@@ -91,6 +94,7 @@ def _demo_motion(workspace, request: AnimateRequest, portrait: Path, out: Path, 
     from realtime.commands.arguments import engine_options
     from realtime.commands.demo import DEMO_FPS, render_script
     from realtime.offline import load_portrait
+    from realtime.outputs import VIDEO_SUFFIXES, check_output
 
     argv = ["demo", "--out", out, *engine_argv(workspace, request.engine, request.weights)]
     if request.size:
@@ -98,11 +102,12 @@ def _demo_motion(workspace, request: AnimateRequest, portrait: Path, out: Path, 
     if request.max_frames:
         argv += ["--seconds", request.max_frames / DEMO_FPS]
     args = cli_args(*argv)
+    output = check_output(args.out, suffixes=VIDEO_SUFFIXES)  # as `demo` checks its --out
     image, face = load_portrait(portrait, args.size)
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
-        writer = render_script(image, face, engine, out, args.seconds, on_frame)
+        writer = render_script(image, face, engine, output, args.seconds, on_frame)
     finally:
         engine.close()
     seconds = time.perf_counter() - started

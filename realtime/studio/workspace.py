@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.edit import IMAGE_SUFFIXES, save_image
+from realtime.commands.edit import save_image
+from realtime.outputs import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac")

@@ -73,3 +73,21 @@ def test_load_reports_bad_files(tmp_path):
         Timeline.from_dict({"keyframes": [{"smile": 1}]})
     with pytest.raises(LivePuppetError, match="cannot read"):
         Timeline.load(tmp_path / "missing.json")
+    binary = tmp_path / "photo.json"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(LivePuppetError, match="not a text file"):
+        Timeline.load(binary)
+
+
+def test_yaml_timelines_read_like_json(tmp_path):
+    yaml_file = tmp_path / "moves.yaml"
+    yaml_file.write_text("keyframes:\n  - {t: 2.0, smile: 0}\n  - {t: 2.5, smile: 0.8}\nlook_at_camera: true\n")
+    timeline = Timeline.load(yaml_file)
+    assert timeline.params_at(3.0).smile == pytest.approx(0.8) and timeline.look_at_camera
+    unmarked = tmp_path / "moves.txt"  # not JSON, so read as YAML
+    unmarked.write_text(yaml_file.read_text())
+    assert Timeline.load(unmarked).params_at(0.0).smile == 0
+    broken = tmp_path / "broken.yml"
+    broken.write_text("keyframes: [ {t: 1\n")
+    with pytest.raises(LivePuppetError, match="not valid YAML"):
+        Timeline.load(broken)

@@ -57,7 +57,7 @@ def test_out_of_range_and_bad_names_are_one_line_errors(recording_engine, source
                  "--out", str(tmp_path / "a.png")]) == 2  # fmt: skip
     assert "--blink 2 is outside its range -1..1" in capsys.readouterr().err
     assert main(["edit", "--source", str(source), "--out", str(tmp_path / "a.txt")]) == 2
-    assert "use an image file name" in capsys.readouterr().err
+    assert "cannot write '.txt' files; use .png" in capsys.readouterr().err
     assert main(["edit", "--source", str(tmp_path / "none.jpg"), "--out", str(tmp_path / "a.png")]) == 2
     assert "not found" in capsys.readouterr().err
 

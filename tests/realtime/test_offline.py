@@ -136,9 +136,12 @@ def test_a_failing_frame_repeats_the_previous_one(media, tmp_path):
 def test_an_engine_failing_everywhere_stops_with_a_valid_partial_file(media, tmp_path):
     output = tmp_path / "out.mp4"
     request = RenderRequest(source=media["source"], driving=media["driving"], output=output, progress=False)
-    with pytest.raises(LivePuppetError, match="fails on every frame"):
+    with pytest.raises(LivePuppetError, match="fails on every frame") as error:
         render_video(request, engine=SimilarityEngine(fail_at=["all"]))
-    frames = _read(output)
+    assert not output.exists()
+    partial = tmp_path / "out.partial.mp4"
+    assert str(partial) in error.value.__notes__[0]
+    frames = _read(partial)
     assert 0 < len(frames) < BLANK_FRAMES + len(SHIFTS)
     assert _psnr(media["portrait"], frames[0]) > 35  # what was written is the untouched source
 

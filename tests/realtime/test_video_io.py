@@ -7,7 +7,8 @@ import pytest
 
 from engines.base import LivePuppetError
 from realtime.stages import FrameSource
-from realtime.video_io import VideoReader, VideoWriter
+from realtime.outputs import FAULT_VARIABLE
+from realtime.video_io import VideoReader, VideoWriter, count_video_frames
 
 
 def _frames(count: int, width: int = 96, height: int = 64) -> list[np.ndarray]:
@@ -105,16 +106,68 @@ def test_writer_without_audio_source_audio_writes_video_only(tmp_path):
         assert [s.type for s in container.streams] == ["video"]
 
 
-def test_interrupted_writer_leaves_a_valid_file(tmp_path):
-    path = tmp_path / "partial.mp4"
-    with pytest.raises(KeyboardInterrupt), VideoWriter(path, (96, 64), 25) as writer:
+def test_interrupted_writer_keeps_the_old_file_and_a_playable_partial(tmp_path):
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"an older render")
+    with pytest.raises(KeyboardInterrupt) as error, VideoWriter(path, (96, 64), 25) as writer:
         for index, frame in enumerate(_frames(20)):
             if index == 12:
                 raise KeyboardInterrupt
             writer.write(frame)
-    with VideoReader(path) as reader:
+    assert path.read_bytes() == b"an older render"
+    partial = tmp_path / "out.partial.mp4"
+    assert error.value.__notes__ == [f"{path} is untouched; the 12 frames written so far are in {partial}"]
+    with VideoReader(partial) as reader:
         assert len(list(reader)) == 12
     assert not reader.truncated
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "out.partial.mp4"]
+
+
+def test_nothing_appears_before_close(tmp_path):
+    path = tmp_path / "out.mp4"
+    with VideoWriter(path, (96, 64), 25) as writer:
+        writer.write(_frames(1)[0])
+        assert not path.exists()
+    assert count_video_frames(path) == 1
+
+
+def test_a_full_disk_is_one_line_naming_the_output(tmp_path, monkeypatch):
+    monkeypatch.setenv(FAULT_VARIABLE, "5")
+    path = tmp_path / "out.mp4"
+    with pytest.raises(LivePuppetError) as error, VideoWriter(path, (96, 64), 25) as writer:
+        for frame in _frames(10):
+            writer.write(frame)
+    assert str(error.value) == f"cannot write {path}: no space left on device"
+    assert error.value.__notes__ == [
+        f"{path} was not written; the 5 frames written so far are in {tmp_path / 'out.partial.mp4'}"
+    ]
+
+
+def test_timestamps_of_a_variable_rate_source_are_kept(tmp_path):
+    times = [0.0, 0.04, 0.08, 0.3, 0.34, 0.9, 0.92, 1.5]
+    path = tmp_path / "vfr.mp4"
+    with VideoWriter(path, (96, 64), 12.5) as writer:
+        for time, frame in zip(times, _frames(len(times))):
+            writer.write(frame, timestamp=time)
+    assert writer.duration == pytest.approx(1.5 + 1 / 12.5)
+    with VideoReader(path) as reader:
+        assert [frame.timestamp for frame in reader] == pytest.approx(times, abs=1e-4)
+
+
+def test_gif_output_keeps_size_and_timing(tmp_path):
+    path = tmp_path / "loop.gif"
+    with VideoWriter(path, (97, 63), 20) as writer:
+        for frame in _frames(6, width=97, height=63):
+            writer.write(frame)
+    with VideoReader(path) as reader:
+        assert reader.size == (97, 63)
+        assert [frame.timestamp for frame in reader] == pytest.approx([i / 20 for i in range(6)], abs=0.011)
+
+
+def test_unsupported_suffix_is_refused_before_writing(tmp_path):
+    with pytest.raises(LivePuppetError, match=".gif"):
+        VideoWriter(tmp_path / "x.webm", (8, 8), 25)
+    assert list(tmp_path.iterdir()) == []
 
 
 def _faststart_video(path, count: int) -> None:

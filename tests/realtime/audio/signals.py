@@ -38,3 +38,10 @@ def vowel(name: str, seconds: float = 0.8, f0: float = 120.0) -> np.ndarray:
         theta = 2 * np.pi * freq / RATE
         out = lfilter([1 - r], [1, -2 * r * np.cos(theta), r * r], out)
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
+
+
+def vowel_bursts(on: float, off: float, count: int, name: str = "a") -> np.ndarray:
+    """``count`` vowels of ``on`` seconds, each after ``off`` seconds of quiet noise, then quiet again."""
+    gap = np.zeros(int(off * RATE), np.float32)
+    signal = np.concatenate([np.concatenate([gap, vowel(name, on)]) for _ in range(count)] + [gap])
+    return signal + noise(len(signal) / RATE)[: len(signal)]

@@ -88,3 +88,32 @@ def test_file_sink_records_an_mp4(tmp_path):
         frames = list(reader)
     assert len(frames) == 10 and frames[0].image.shape == (300, 200, 3)
     assert frames[0].image[150, 50, 0] > 200 and frames[0].image[150, 150, 2] > 200
+
+
+def test_a_full_disk_stops_the_recording_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVEPUPPET_FAULT_ENOSPC_AFTER", "4")
+    path = tmp_path / "live.mp4"
+    path.write_bytes(b"yesterday's recording")
+    sink = FileSink(path)
+    sink.open((200, 300), 30.0)
+    for k in range(10):
+        sink.send(halves(), float(k))  # never raises: the live outputs carry on
+    sink.close()
+    assert not sink.finished and sink.frames_written == 4
+    partial = tmp_path / "live.partial.mp4"
+    assert sink.failure == (
+        f"cannot write {path}: no space left on device; {path} is untouched; "
+        f"the 4 frames written so far are in {partial}"
+    )
+    assert path.read_bytes() == b"yesterday's recording"
+    with VideoReader(partial) as reader:
+        assert len(list(reader)) == 4
+
+
+def test_a_finished_recording_says_so(tmp_path):
+    sink = FileSink(tmp_path / "ok.mp4")
+    sink.open((200, 300), 30.0)
+    sink.send(halves(), 0.0)
+    assert not sink.finished
+    sink.close()
+    assert sink.finished and sink.failure is None

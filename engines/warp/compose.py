@@ -1,0 +1,121 @@
+"""Per-frame maps and compositing of the warp engine's layers.
+
+Backward maps say, for each output pixel, where to read the layer (absolute source px, float32 (h, w, 2)
+as ``cv2.remap`` takes them). They are built on a coarse grid and upsampled with ``cv2.resize``, whose
+sample positions the grids here follow (see :func:`engines.warp.field.grid_coordinates`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from engines.warp.field import grid_coordinates
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in image px
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(2, 3) affine applied to (..., 2) points."""
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def partial_similarity(matrix: np.ndarray, centre: np.ndarray, share: float) -> np.ndarray:
+    """``share`` of the 2×3 similarity ``matrix`` about ``centre``: its rotation angle, log scale and the
+    displacement of ``centre`` each multiplied by ``share`` (1 = the whole motion, 0 = none)."""
+    linear = matrix[:, :2].astype(np.float64)
+    scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    angle = float(np.arctan2(linear[1, 0], linear[0, 0]))
+    scale, angle = scale**share, angle * share
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = apply_affine(matrix.astype(np.float64), centre.astype(np.float64))
+    destination = centre + share * (moved - centre)
+    return np.hstack([rotation, (destination - rotation @ centre)[:, None]]).astype(np.float32)
+
+
+def moved_box(matrix: np.ndarray, box: Box, pad: float, image_size: tuple[int, int]) -> Box:
+    """The box around ``box`` moved by the affine ``matrix``, padded by ``pad`` px and clipped to the image
+    (``image_size`` = (w, h)); at least 2×2 px."""
+    x0, y0, x1, y1 = box
+    corners = apply_affine(matrix, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32))
+    width, height = image_size
+    lo = np.floor(corners.min(axis=0) - pad).astype(int)
+    hi = np.ceil(corners.max(axis=0) + pad).astype(int)
+    bx0, by0 = min(max(lo[0], 0), width - 2), min(max(lo[1], 0), height - 2)
+    bx1, by1 = max(min(hi[0], width), bx0 + 2), max(min(hi[1], height), by0 + 2)
+    return int(bx0), int(by0), int(bx1), int(by1)
+
+
+def union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def box_grid(box: Box, step: float) -> np.ndarray:
+    """(ny, nx, 2) grid points over ``box`` (absolute px), about ``step`` px apart, at resize's positions."""
+    x0, y0, x1, y1 = box
+    width, height = x1 - x0, y1 - y0
+    nx, ny = max(2, round(width / step)), max(2, round(height / step))
+    gx = grid_coordinates(nx, width / nx) + x0
+    gy = grid_coordinates(ny, height / ny) + y0
+    return np.stack(np.meshgrid(gx, gy), axis=-1)
+
+
+def upsample(grid_map: np.ndarray, grid: np.ndarray, box: Box) -> np.ndarray:
+    """A backward map on ``grid`` (both (ny, nx, 2), absolute px) over ``box``, upsampled to one entry per
+    pixel of the box. The displacement is what is interpolated, so the identity stays exact up to the
+    box's edges (resize holds values constant in the outer half cell)."""
+    width, height = box[2] - box[0], box[3] - box[1]
+    shifted = grid_map - grid + np.array(box[:2], np.float32)  # displacement plus the box's corner
+    out = cv2.resize(shifted, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.add(out, _pixel_grid(width, height), out=out)
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(width: int, height: int) -> np.ndarray:
+    """(h, w, 2) float32 pixel coordinates of a w×h box, cached (boxes recur frame to frame); read-only."""
+    grid = np.stack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)), axis=-1)
+    grid.flags.writeable = False
+    return grid
+
+
+def head_map(
+    displacement: np.ndarray, spacing: tuple[float, float], origin: np.ndarray, inverse: np.ndarray, box: Box
+) -> np.ndarray:
+    """Backward map of the head layer over ``box``: each output pixel y is taken back by the head's
+    similarity (``inverse``, 2×3, full px), then by the non-rigid backward map of the head region, given
+    as ``displacement`` (ny, nx, 2) on the region's grid (``spacing``, region px whose corner is
+    ``origin`` in full px). Returns (h, w, 2) full px."""
+    points = box_grid(box, min(spacing))
+    aligned = apply_affine(inverse, points) - origin  # region px
+    ix = (aligned[..., 0] + 0.5) / spacing[0] - 0.5
+    iy = (aligned[..., 1] + 0.5) / spacing[1] - 0.5
+    detail = cv2.remap(displacement, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return upsample((aligned + detail + origin).astype(np.float32), points, box)
+
+
+def neck_map(neck: np.ndarray, head: np.ndarray, box: Box, step: float, iterations: int = 3) -> np.ndarray:
+    """Backward map of the body layer over ``box``: a body pixel x moves by ``neck(x)`` times the head's
+    displacement there (``head`` 2×3, full px), so the neck stretches from the head (share 1) to the torso
+    (share 0). Inverted by fixed-point steps x ← y − neck(x)·(head(x) − x) on a grid. (h, w, 2) full px."""
+    target = box_grid(box, step).astype(np.float32)
+    source = target.copy()
+    for _ in range(iterations):
+        share = cv2.remap(neck, source[..., 0], source[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        source = target - share[..., None] * (apply_affine(head, source) - source)
+    return upsample(source.astype(np.float32), target, box)
+
+
+def warp_layer(layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A layer (RGB uint8 (H, W, 3), alpha float32 (H, W)) remapped through ``backward`` (h, w, 2); beyond
+    the image the layer's border pixels continue."""
+    colour = cv2.remap(layer[0], backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.remap(layer[1], backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return colour, alpha
+
+
+def blend_over(destination: np.ndarray, layer: tuple[np.ndarray, np.ndarray], under: np.ndarray) -> None:
+    """``destination`` (h, w, 3) uint8 = ``layer`` (colour (h, w, 3) uint8, alpha (h, w) float32) over ``under``."""
+    colour, alpha = layer
+    destination[:] = cv2.blendLinear(colour, under, alpha, 1.0 - alpha)
