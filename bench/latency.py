@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from engines.base import EngineOptions
+from realtime.commands.arguments import add_body_argument
 from realtime.live.loop import LiveConfig
 from realtime.live.session import LiveSession, video_opener
 from realtime.live.sinks import FileSink
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> dict:
     with LiveSession(
         portrait=args.source, engine=args.engine, options=options, open_source=video_opener(args.driving, loop=True),
         sinks=sinks, smoothing=args.smooth, config=LiveConfig(fps=args.fps, blas_threads=args.blas_threads or None),
+        body=args.body,
     ) as session:  # fmt: skip
         loop = session.loop
         monitor = ResourceMonitor(loop, interval=10.0 if args.soak else 1.0)
@@ -136,6 +138,7 @@ def run(args: argparse.Namespace) -> dict:
         "source": str(args.source),
         "driving": str(args.driving),
         "engine": args.engine,
+        "body": args.body,
         "render_size": args.render_size,
         "fps_target": args.fps,
         "blas_threads": args.blas_threads or "default",
@@ -190,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         help="diagnostics: the null sink only (no encoding)",
     )
     parser.add_argument("--record", type=Path, help="keep the file sink's mp4 here (default: a temp file)")
+    add_body_argument(parser)
     parser.add_argument("--json", type=Path, metavar="OUT.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -26,7 +26,8 @@ and over all its frames:
 * folded: pixels where the warp's Jacobian determinant is <= 0 inside the face oval, at the portrait's
   face or the transformed one (engines offering ``jacobian_determinant``; n/a otherwise);
 * outside change: the largest change (0..255, any channel) from the portrait outside the person's mask
-  (MediaPipe selfie segmentation of the portrait) and the head's path (the head moved by every transform of
+  (MediaPipe selfie segmentation of the portrait) and the head's path (the head with its hair: the face
+  oval and the person's pixels above the chin within 2 face sizes of the face, moved by every transform of
   the clip), both dilated; and the number of pixels there changed by more than a threshold.
 
 Prints a table (per portrait, mean and worst), writes OUT.json and a contact sheet per portrait (each
@@ -77,7 +78,8 @@ class MotionRangeConfig:
     size: int = 512  # longest side the portrait is worked at
     schedule: Schedule = field(default_factory=Schedule)
     fps: float = 25.0  # timestamps of the driving clip
-    head_scale: float = 1.7  # the head (with hair) reaches this many face-oval sizes from the face centre
+    head_reach: float = 2.0  # the head (with hair) reaches this many face sizes from the face centre...
+    below_chin: float = 0.05  # ...down to this many face heights below the chin
     dilation: float = 0.25  # IOD the person mask and the head's path are grown by
     change_threshold: int = 16  # a pixel outside them "changed" beyond this (0..255)
     tile: int = 256  # contact-sheet tile side
@@ -96,7 +98,7 @@ def evaluate_portrait(
     frames = clip_frames(config.schedule)
     matrices = [pose_matrix(frame.pose, frame.weight, centre, iod) for frame in frames]
     person = person_mask(portrait)
-    path = head_path(head_mask(person, face.landmarks, config.head_scale), matrices)
+    path = head_path(head_mask(person, face.landmarks, config.head_reach, config.below_chin), matrices)
     outside = ~allowed_region(person, path, config.dilation * iod)
     # 2. The engine and the CLI's stages.
     state = engine.prepare(portrait, face)
@@ -203,7 +205,7 @@ def run(
         "engine": engine_name, "size": config.size,
         "schedule": {"lead": schedule.lead, "ease": schedule.ease, "hold": schedule.hold},
         "poses": {pose.name: {"kind": pose.kind, "amount": pose.amount} for pose in POSES},
-        "dilation_iod": config.dilation, "head_scale": config.head_scale,
+        "dilation_iod": config.dilation, "head_reach": config.head_reach,
         "change_threshold": config.change_threshold, "portraits": {}, "skipped": {},
     }  # fmt: skip
     engine = create_engine(engine_name, EngineOptions(output_size=config.size))

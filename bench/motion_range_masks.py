@@ -5,41 +5,42 @@ there: the largest change outside them, and folded face pixels.
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 
 from bench.quality import oval_mask
-from engines.base import LivePuppetError
-from engines.landmarks import FACE_OVAL, RIGID
+from engines.landmarks import FaceFrame
+from engines.warp.layers import PersonSegmenter
 
 PERSON_THRESHOLD = 0.5  # selfie-segmentation confidence above which a pixel is the person
+CHIN = 152  # face-mesh landmark at the bottom of the chin
 
 
 def person_mask(image: np.ndarray) -> np.ndarray:
     """Boolean (H, W) mask of the person in the RGB uint8 ``image`` (MediaPipe selfie segmentation)."""
-    os.environ.setdefault("GLOG_minloglevel", "2")
+    segmenter = PersonSegmenter()
     try:
-        from mediapipe.python.solutions import selfie_segmentation
-    except ImportError as exc:  # pragma: no cover - dependency problem, reported clearly
-        raise LivePuppetError(f"MediaPipe selfie segmentation is not available ({exc})") from exc
-    with selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
-        result = segmenter.process(np.ascontiguousarray(image))
-    if result.segmentation_mask is None:
-        return np.zeros(image.shape[:2], bool)
-    return result.segmentation_mask > PERSON_THRESHOLD
+        return segmenter(image) > PERSON_THRESHOLD
+    finally:
+        segmenter.close()
 
 
-def head_mask(person: np.ndarray, landmarks: np.ndarray, head_scale: float) -> np.ndarray:
-    """The head with its hair: the face oval, plus the person's pixels inside the face oval enlarged
-    ``head_scale`` times about the face centre (the rigid landmarks' mean). (H, W) bool."""
-    size = (person.shape[1], person.shape[0])
-    centre = landmarks[RIGID, :2].mean(axis=0)
-    enlarged = centre + (landmarks[FACE_OVAL, :2] - centre) * head_scale
-    around = np.zeros(person.shape, np.uint8)
-    cv2.fillPoly(around, [np.round(enlarged).astype(np.int32)], 1)
-    return oval_mask(landmarks, size) | (person & around.astype(bool))
+def head_mask(person: np.ndarray, landmarks: np.ndarray, reach: float, below_chin: float) -> np.ndarray:
+    """The head with its hair: the face oval, plus the person's pixels above a line ``below_chin`` face
+    heights below the chin (across the face's own down direction) and within ``reach`` face sizes of the
+    face centre (the rigid landmarks' mean). (H, W) bool."""
+    height, width = person.shape
+    frame = FaceFrame.of(landmarks)
+    centre, down = frame.centre[:2], frame.rotation[:2, 1]
+    x0, y0 = landmarks[:, :2].min(axis=0)
+    x1, y1 = landmarks[:, :2].max(axis=0)
+    face_size = max(x1 - x0, y1 - y0)
+    cut = float((landmarks[CHIN, :2] - centre) @ down) + below_chin * face_size
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    offset = np.stack([xs - centre[0], ys - centre[1]], axis=-1)  # (H, W, 2)
+    above = offset @ down <= cut
+    near = np.hypot(offset[..., 0], offset[..., 1]) <= reach * face_size
+    return oval_mask(landmarks, (width, height)) | (person & above & near)
 
 
 def head_path(head: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:

@@ -39,9 +39,10 @@ def _data() -> Path:
 
 
 def _renderer(mode: str, models: dict, args):
-    from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
+    from engines.offline.diffusion import DiffusionConfig, DiffusionRenderer, DiffusionWeights
     from engines.offline.video import VideoConfig, VideoModelRenderer
     from engines.offline.weights import RuntimeOptions
+    from realtime.rerender.base_frames import BaseFrames
 
     runtime = RuntimeOptions(device=args.device, precision=args.precision, offload=args.offload)
     tiny = models.get("tiny", False)
@@ -73,7 +74,7 @@ def run_one(mode: str, models: dict, args) -> dict:
     """Load and run one mode in this process; its figures."""
     import torch
 
-    from engines.offline.job import OfflineJob, run_job
+    from realtime.rerender.job import OfflineJob, run_job
 
     cuda = torch.cuda.is_available() and args.device != "cpu"
     started = time.perf_counter()

@@ -1,11 +1,14 @@
 """Per-frame speed of an engine: the render alone, and tracking + motion + render.
 
-    python -m bench.speed [--engine warp] [--size 512] [--frames 200] [--driving VIDEO] [--json OUT.json]
+    python -m bench.speed [--engine warp] [--size 512] [--frames 200] [--driving VIDEO] [--body on] [--json OUT.json]
 
 1. render: ``engine.render`` on the bundled portrait at ``size``² with motions from the demo script,
    precomputed so only the engine is timed;
 2. track+render: ``MotionDriver.update`` (MediaPipe tracking mode) + ``engine.render`` per driving frame,
    the frames decoded beforehand (from ``--driving``, else the render of step 1 used as driving video).
+
+``--body on`` adds the upper body: the demo script's shrug and lean in step 1, MediaPipe pose tracking and
+the body warp in step 2 (the portrait is the astronaut, who shows both shoulders).
 
 Prints the figures and optionally writes them as JSON. Timings on a shared machine are noisy; benchmarks
 measure, they assert nothing.
@@ -24,7 +27,7 @@ import numpy as np
 
 from engines.base import EngineOptions, create_engine
 from realtime.demo_script import script_motions
-from realtime.driver import MotionDriver
+from realtime.driver import DriverConfig, MotionDriver
 from engines.images import fit_longest_side
 from engines.landmarks import neutral_points
 from realtime.stages import TimedFrame
@@ -61,7 +64,7 @@ def driving_frames(path: Path | None, size: int, frames: int, fallback: list[np.
     return decoded
 
 
-def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
+def run(engine_name: str, size: int, frames: int, driving: Path | None, body: bool = False) -> dict:
     portrait = square_portrait(size)
     face = find_portrait_face(portrait, name="the bundled portrait")
     engine = create_engine(engine_name, EngineOptions(output_size=size))
@@ -69,7 +72,7 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
         # 1. Render alone.
         state = engine.prepare(portrait, face)
         motions = [
-            motion for _, motion in script_motions(neutral_points(face.landmarks), SCRIPT_FPS, frames / SCRIPT_FPS)
+            motion for _, motion in script_motions(neutral_points(face.landmarks), SCRIPT_FPS, frames / SCRIPT_FPS, body=body)
         ]
         for motion in motions[:WARMUP]:
             engine.render(state, motion)
@@ -82,7 +85,7 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
         render = timing(seconds)
         # 2. Tracking + motion + render, driving frames in memory.
         inputs = driving_frames(driving, size, frames, rendered)
-        driver = MotionDriver()
+        driver = MotionDriver(DriverConfig(body=body))
         seconds = []
         try:
             warmup = len(inputs[:WARMUP])
@@ -101,6 +104,7 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None) -> dict:
         engine.close()
     return {
         "engine": engine_name,
+        "body": body,
         "size": size,
         "driving": str(driving) if driving else "engine output of the demo script",
         "render": render,
@@ -126,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="numpy BLAS threads, as the live loop sets them (0 = the library's default) (default: %(default)s)",
     )
+    parser.add_argument("--body", choices=("on", "off"), default="off", help="time the upper body too (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         from realtime.live.blas import limit_blas_threads
 
         limit_blas_threads(args.blas_threads)
-    report = run(args.engine, args.size, args.frames, args.driving)
+    report = run(args.engine, args.size, args.frames, args.driving, body=args.body == "on")
     report["blas_threads"] = args.blas_threads or "default"
     for name in ("render", "track_and_render"):
         figures = report[name]

@@ -136,7 +136,7 @@ def _studio_render(
 ) -> tuple[float, float, int]:
     started = time.perf_counter()
     _, status = client.predict(handle_file(str(portrait)), handle_file(str(driving)), "warp", None, 0, 0, None,
-                               frames, api_name="/animate")  # fmt: skip
+                               frames, "off", api_name="/animate")  # fmt: skip
     wall = time.perf_counter() - started
     found = FPS_PATTERN.search(status)
     if found is None:

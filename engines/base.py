@@ -44,6 +44,32 @@ class Face:
 
 
 @dataclass(frozen=True, slots=True)
+class BodyMotion:
+    """Upper-body motion relative to the driver's neutral body; source-independent like :class:`Motion`.
+
+    Lengths are in the driver's neutral shoulder widths, angles in radians in the image plane (positive
+    turns clockwise on screen, y pointing down). Torso lean shows as the shoulder centre moving against the
+    hips; a torso turn (or a step towards the camera) as the shoulder line narrowing (widening).
+    Arms: rows (left, right) of the subject, columns (upper arm, forearm).
+    """
+
+    roll: float = 0.0  # change of the shoulder line's angle
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # shoulder centre (x, y)
+    width: float = 1.0  # shoulder width / neutral
+    hip_shift: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # hip centre (x, y)
+    arm_angles: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.float32))  # change of each bone's angle
+    arm_lengths: np.ndarray = field(default_factory=lambda: np.ones((2, 2), np.float32))  # bone length / neutral
+
+    def eased(self, weight: float) -> "BodyMotion":
+        """``weight`` of this motion (1 = as is, 0 = neutral)."""
+        return BodyMotion(
+            roll=self.roll * weight, shift=self.shift * weight, width=1.0 + weight * (self.width - 1.0),
+            hip_shift=self.hip_shift * weight, arm_angles=self.arm_angles * weight,
+            arm_lengths=1.0 + weight * (self.arm_lengths - 1.0),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Motion:
     """Driving motion relative to the neutral (calibration) face of the driver; source-independent.
 
@@ -73,6 +99,8 @@ class Motion:
     # Expression parameters applied on top of the driving motion (engines.expressions.ExpressionParams as a
     # name -> value mapping); engines that cannot read landmark offsets (the neural engine) apply these.
     edit: Mapping[str, float] | None = None
+    # Upper-body motion (shoulders, torso, arms) when body tracking is on; None leaves the body as it is.
+    body: BodyMotion | None = None
 
     @staticmethod
     def identity(neutral: np.ndarray) -> "Motion":

@@ -199,7 +199,7 @@ def edit_of(motion: Motion) -> ExpressionParams:
 
 
 class ExpressionModifier:
-    """A :class:`~realtime.modifiers.MotionModifier` adding fixed ``params`` to every frame."""
+    """A motion modifier (``modify(motion, timestamp)``) adding fixed ``params`` to every frame."""
 
     def __init__(self, params: ExpressionParams):
         self.params = params

@@ -10,7 +10,7 @@ and the difference from the unedited portrait is that feature's offset per unit 
 the parameters; :meth:`KeypointBasis.moving_keypoints` lists the keypoints carrying most of each
 feature's motion (the mapping to document for a set of weights):
 
-    python -m engines.liveportrait_expressions --weights DIR --source portrait.jpg --out basis.json
+    livepuppet models basis --weights DIR --source portrait.jpg --out basis.json
 
 With synthetic (random) weights the measured mapping has no meaning in pictures; the tests use it to
 check the measurement and the plumbing (edits move exactly the keypoints the basis names).
@@ -18,7 +18,6 @@ check the measurement and the plumbing (edits move exactly the keypoints the bas
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
@@ -151,35 +150,3 @@ def measure_basis(
             offsets = (expression_of(edited) - base) / abs(value)
             (positive if value > 0 else negative)[name] = offsets
     return KeypointBasis(positive=positive, negative=negative)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Measure which implicit keypoints move for each expression")
-    parser.add_argument("--weights", type=Path, required=True, help="LivePortrait weights directory")
-    parser.add_argument("--source", type=Path, required=True, help="a frontal portrait to measure on")
-    parser.add_argument("--out", type=Path, required=True, help="basis JSON to write")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    import torch
-
-    from engines.base import create_engine
-    from engines.liveportrait.checkpoints import load_networks
-    from engines.liveportrait.pipeline import LivePortraitPipeline
-    from realtime.offline import load_portrait
-
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    pipeline = LivePortraitPipeline(load_networks(args.weights, device), device)
-    image, face = load_portrait(args.source, None)
-    warp = create_engine("warp")
-    basis = measure_basis(pipeline, warp, image, face)
-    warp.close()
-    basis.save(args.out)
-    print(f"{'feature':<10} {'side':<4} keypoints carrying 80 % of the motion")
-    for group, sign in ((basis.positive, 1), (basis.negative, -1)):
-        for name in group:
-            print(f"{name:<10} {'+' if sign > 0 else '-':<4} {basis.moving_keypoints(name, sign)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

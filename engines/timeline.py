@@ -80,7 +80,7 @@ class Track:
 
 
 class Timeline:
-    """A :class:`~realtime.modifiers.MotionModifier`: the expression edit at each frame's timestamp."""
+    """A motion modifier (``modify(motion, timestamp)``): the expression edit at each frame's timestamp."""
 
     def __init__(
         self, tracks: dict[str, Track], look_at_camera: bool = False, interpolation: str = "smoothstep"

@@ -30,12 +30,13 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 COMMAND_MODULES = (
     "realtime.commands.demo",
     "realtime.commands.render",
+    "realtime.commands.batch",
     "realtime.commands.live",
     "realtime.commands.cameras",
     "realtime.commands.edit",
     "realtime.commands.voice",
+    "realtime.commands.models",
     "realtime.commands.studio",
-    "engines.liveportrait.commands",
     "export.commands",
 )
 # Signals that stop a command the way Ctrl-C does (SIGHUP: the terminal closed; SIGTERM: `kill`, `timeout`).

@@ -1,4 +1,5 @@
-"""The built-in motion script of `livepuppet demo`: nod, turn left and right, blink, talk, smile (~9.6 s).
+"""The built-in motion script of `livepuppet demo`: nod, turn left and right, blink, talk, smile (~9.6 s),
+and with the body on a shrug while talking and a lean into the smile.
 
 The script is a pure function of time, :func:`pose_at`, giving head angles and expression strengths as
 :class:`~engines.expressions.ExpressionParams`; it becomes a :class:`~engines.base.Motion` with the head pose
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engines.base import Motion
+from engines.base import BodyMotion, Motion
 from engines.expressions import ExpressionParams, apply_expression
 from engines.landmarks import euler_to_rotation
 
@@ -58,6 +59,25 @@ def pose_at(t: float) -> ExpressionParams:
     )  # fmt: skip
 
 
+# The body's part: a shrug (both shoulders up by this many shoulder widths) while talking, and a lean to
+# the side (shoulder centre shift, shoulder line turning) into the smile; the head goes along with the lean.
+SHRUG_HEIGHT = 0.12
+LEAN_SHIFT = 0.12
+LEAN_ROLL = 6.0  # degrees
+LEAN_HEAD = 0.4  # head translation, inter-ocular distances, at full lean
+
+
+def body_at(t: float) -> BodyMotion:
+    """The scripted upper-body motion at ``t`` seconds (wrapped into the script's duration)."""
+    t = float(t) % DURATION
+    shrug = _bump(t, 5.6, 0.9)
+    lean = _window(t, 7.0, 9.2, 0.6)
+    return BodyMotion(
+        roll=float(np.radians(LEAN_ROLL) * lean),
+        shift=np.array([LEAN_SHIFT * lean, -SHRUG_HEIGHT * shrug], np.float32),
+    )
+
+
 def motion_at(neutral: np.ndarray, pose: ExpressionParams) -> Motion:
     """The Motion for ``pose`` on a face whose neutral landmarks (face frame, (478, 3)) are ``neutral``."""
     motion = Motion(
@@ -70,10 +90,18 @@ def motion_at(neutral: np.ndarray, pose: ExpressionParams) -> Motion:
     return apply_expression(motion, dataclasses.replace(pose, pitch=0.0, yaw=0.0, roll=0.0))
 
 
+def with_body(motion: Motion, body: BodyMotion) -> Motion:
+    """``motion`` with the scripted ``body`` motion, the head carried along by the lean."""
+    head_shift = np.array([LEAN_HEAD * body.shift[0] / LEAN_SHIFT, 0.0], np.float32)
+    return dataclasses.replace(motion, body=body, translation=motion.translation + head_shift)
+
+
 def script_motions(
-    neutral: np.ndarray, fps: float, seconds: float = DURATION
+    neutral: np.ndarray, fps: float, seconds: float = DURATION, body: bool = False
 ) -> Iterator[tuple[float, Motion]]:
-    """``(timestamp, Motion)`` for every frame of ``seconds`` of the script (longer than the script loops)."""
+    """``(timestamp, Motion)`` for every frame of ``seconds`` of the script (longer than the script loops);
+    ``body`` adds the shrug and the lean."""
     for index in range(max(1, round(seconds * fps))):
         timestamp = index / fps
-        yield timestamp, motion_at(neutral, pose_at(timestamp))
+        motion = motion_at(neutral, pose_at(timestamp))
+        yield timestamp, with_body(motion, body_at(timestamp)) if body else motion

@@ -26,6 +26,8 @@ class DriverConfig:
     hold_seconds: float = 0.5  # keep the last motion this long after the face is lost
     ease_seconds: float = 0.5  # then ease back to neutral over this long
     max_faces: int = 2  # faces MediaPipe looks for (one is picked consistently)
+    body: bool = False  # also track the upper body (Motion.body; see realtime/body_motion.py)
+    body_in_background: bool = False  # ...on its own thread (live), the body one pose inference behind
 
 
 def one_euro_for(smoothing: float) -> OneEuroFilter | None:
@@ -61,6 +63,7 @@ def ease_motion(motion: Motion, weight: float) -> Motion:
         scale=1.0 + weight * (motion.scale - 1.0),
         translation=motion.translation * weight,
         expression=motion.expression * weight,
+        body=None if motion.body is None else motion.body.eased(weight),
         face_found=False,
         driving_weight=motion.driving_weight * weight,
     )
@@ -93,12 +96,19 @@ class MotionDriver:
         self._last: Motion | None = None
         self._last_seen: float | None = None
         self.frames_without_face = 0
+        self._body = _body_driver(config)
 
     def recalibrate(self) -> None:
         """Take the next face found as the new neutral reference."""
         self._neutral_frame = None
 
     def update(self, frame: TimedFrame) -> Motion | None:
+        motion = self._face_motion(frame)
+        if self._body is None or motion is None:
+            return motion
+        return dataclasses.replace(motion, body=self._body.update(frame))
+
+    def _face_motion(self, frame: TimedFrame) -> Motion | None:
         face = self._tracker.track(frame.image)
         if face is None:
             self.frames_without_face += 1
@@ -127,6 +137,8 @@ class MotionDriver:
         self._calibration_id += 1
         if self._filter is not None:
             self._filter.reset()
+        if self._body is not None:
+            self._body.recalibrate()
 
     def _lost(self, timestamp: float) -> Motion | None:
         if self._last is None:
@@ -137,3 +149,14 @@ class MotionDriver:
     def close(self) -> None:
         if self._owns_tracker:
             self._tracker.close()
+        if self._body is not None:
+            self._body.close()
+
+
+def _body_driver(config: DriverConfig):
+    """The body tracker the config asks for (imported on demand: face-only runs never load the pose model)."""
+    if not config.body:
+        return None
+    from realtime.body_motion import BodyDriver, BodyDriverConfig
+
+    return BodyDriver(BodyDriverConfig(smoothing=config.smoothing, background=config.body_in_background))

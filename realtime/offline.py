@@ -22,6 +22,7 @@ import numpy as np
 
 from engines.base import Engine, EngineOptions, Face, LivePuppetError, Motion, SourceState, create_engine
 from engines.landmarks import neutral_points
+from realtime.body_motion import body_tracking_wanted
 from realtime.driver import DriverConfig, MotionDriver
 from engines.images import fit_longest_side
 from realtime.images import MAX_SIDE, load_image
@@ -50,6 +51,7 @@ class RenderRequest:
     audio: Path | None = None  # the audio track to keep; None takes the driving video's
     max_frames: int | None = None  # stop after this many driving frames
     progress: bool = True  # show a progress bar
+    body: str = "off"  # upper-body motion: on | off | auto (see realtime.body_motion.body_tracking_wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,8 @@ def render_video(
         renderer = FrameRenderer(engine, state, list(modifiers))
         height, width = state.image.shape[:2]
         # 2. Driving frames -> motion -> frames -> file.
-        driver = MotionDriver(DriverConfig(smoothing=request.smoothing))
+        body = body_tracking_wanted(request.body, image)
+        driver = MotionDriver(DriverConfig(smoothing=request.smoothing, body=body))
         with VideoReader(request.driving) as reader:
             audio = request.audio if request.audio is not None else request.driving
             lead = reader.audio_lead if request.audio is None else 0.0  # the driving video's own sound

@@ -174,7 +174,7 @@ class LivePortraitEngine:
             from engines.warp.engine import WarpEngine
 
             log.info("measuring the expression keypoint basis for this portrait (once; save it with "
-                     "`python -m engines.liveportrait_expressions` to skip this)")  # fmt: skip
+                     "`livepuppet models basis` to skip this)")  # fmt: skip
             basis = measure_basis(self.pipeline, WarpEngine(), state.image, state.face)
         self._basis = (state, basis)
         return basis

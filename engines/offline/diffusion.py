@@ -25,11 +25,11 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from engines.base import EngineOptions, Face, LivePuppetError, create_engine
+from engines.base import Face, LivePuppetError
 from engines.compositor import feathered_mask
 from engines.offline.colour import ColourMatcher
 from engines.offline.conditioning import draw_face_mesh
-from engines.offline.driving import DrivingFrame
+from engines.offline.frames import DrivingFrame, InitFrames, SourceFrames
 from engines.offline.images import from_unit, generation_size, to_pil
 from engines.offline.pose import face_crop
 from engines.offline.weights import (
@@ -42,7 +42,6 @@ from engines.offline.weights import (
     controlnet_folder,
     ip_adapter_spec,
 )
-from realtime.offline import FrameRenderer
 
 log = logging.getLogger(__name__)
 
@@ -88,42 +87,6 @@ class DiffusionConfig:
     blend: Literal["face", "full"] = "face"  # paste only the face region into the engine frame, or everything
 
 
-class BaseFrames:
-    """The img2img starting frames: an engine's render of each frame's motion, or the source when there is
-    no engine (``name=None``) or it cannot be built."""
-
-    def __init__(self, name: str | None, options: EngineOptions | None = None):
-        self.name, self.options = name, options or EngineOptions()
-        self._renderer: FrameRenderer | None = None
-        self._source: np.ndarray | None = None
-
-    def prepare(self, portrait: np.ndarray, face: Face) -> None:
-        self._source = portrait
-        if self.name is None:
-            return
-        try:
-            engine = create_engine(self.name, self.options)
-            self._renderer = FrameRenderer(engine, engine.prepare(portrait, face))
-        except (LivePuppetError, ImportError) as exc:
-            log.warning(
-                "the %s engine is not available (%s); img2img starts from the source image", self.name, exc
-            )
-
-    def frame(self, driving: DrivingFrame) -> np.ndarray:
-        if self._renderer is None:
-            return self._source
-        frame = self._renderer.render(driving.motion, driving.timestamp)
-        if frame.shape != self._source.shape:
-            frame = cv2.resize(
-                frame, (self._source.shape[1], self._source.shape[0]), interpolation=cv2.INTER_AREA
-            )
-        return frame.copy()
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.engine.close()
-
-
 def face_region_mask(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W) float32 mask: 1 inside the target face's hull grown by a fifth, feathered."""
     xy = target[:, :2].astype(np.float32)
@@ -135,14 +98,14 @@ def face_region_mask(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class DiffusionRenderer:
-    """A :class:`~engines.offline.job.WindowRenderer` with SD 1.5 + ControlNet (+ IP-Adapter, AnimateDiff)."""
+    """A :class:`~engines.offline.frames.WindowRenderer` with SD 1.5 + ControlNet (+ IP-Adapter, AnimateDiff)."""
 
     def __init__(
         self,
         weights: DiffusionWeights,
         config: DiffusionConfig = DiffusionConfig(),
         runtime: RuntimeOptions | None = None,
-        base: BaseFrames | None = None,
+        base: InitFrames | None = None,
     ):
         if config.scheduler not in SCHEDULERS:
             raise LivePuppetError(
@@ -166,7 +129,7 @@ class DiffusionRenderer:
             # Sliced attention processors would replace IP-Adapter's (which carry the image tokens).
             log.warning("--attention-slicing is ignored with --ip-adapter (their attention processors clash)")
             self.runtime = replace(self.runtime, attention_slicing=False)
-        self.base = base or BaseFrames(None)
+        self.base = base or SourceFrames()
         self.animated = weights.motion_adapter is not None
         self.window = config.window if self.animated else 1
         self.overlap = config.overlap if self.animated else 0

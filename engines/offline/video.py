@@ -10,7 +10,7 @@ Per segment of ``window`` frames (a ``4k+1`` length, as Wan's VAE compresses tim
   dots) is the control video, all of it to be generated (white mask), and the portrait the reference image.
 
 Which one is used follows the folder's ``model_index.json``. Segments overlap by ``overlap`` frames that are
-cross-faded (see :mod:`engines.offline.job`); every segment starts from the same seed. Results are resized to
+cross-faded (by the rerender job); every segment starts from the same seed. Results are resized to
 the portrait and colour-matched to it.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from engines.base import Face, LivePuppetError
 from engines.offline.colour import ColourMatcher
-from engines.offline.driving import DrivingFrame
+from engines.offline.frames import DrivingFrame
 from engines.offline.images import from_unit, generation_size, to_pil
 from engines.offline.pose import Body, draw_pose, face_crop
 from engines.offline.weights import (
@@ -63,7 +63,7 @@ def segment_length(frames: int) -> int:
 
 
 class VideoModelRenderer:
-    """A :class:`~engines.offline.job.WindowRenderer` driving a Wan video model."""
+    """A :class:`~engines.offline.frames.WindowRenderer` driving a Wan video model."""
 
     def __init__(
         self, model: Path | None, config: VideoConfig = VideoConfig(), runtime: RuntimeOptions | None = None

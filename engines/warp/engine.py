@@ -38,6 +38,7 @@ from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_
 from engines.warp.compose import (
     apply_affine, blend_over, head_map, moved_box, neck_map, partial_similarity, union, warp_layer,
 )
+from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
@@ -106,6 +107,7 @@ class WarpState(SourceState):
     source_eye_openings: np.ndarray = field(default_factory=lambda: np.ones(2, np.float32))  # (right, left)
     closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
+    body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
 
 
 class WarpEngine:
@@ -261,6 +263,10 @@ class WarpEngine:
         np.copyto(frame, state.layers.static)
         neck_box = union(state.neck_box, moved_box(hair, state.neck_box, 2.0, (width, height)))
         body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
+        if motion.body is not None:  # upper body (engines/warp/body.py): the whole body layer moves
+            state.body = state.body or BodyWarp.of_portrait(state.image)
+            if state.body.active:
+                neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair)
         body = warp_layer(state.layers.body, body_map)
         nx0, ny0, nx1, ny1 = neck_box
         blend_over(frame[ny0:ny1, nx0:nx1], body, state.layers.plate[ny0:ny1, nx0:nx1])

@@ -194,7 +194,7 @@ def _newton(
     return x, residual
 
 
-def _inverted_cells(x: np.ndarray) -> np.ndarray:
+def inverted_cells(x: np.ndarray) -> np.ndarray:
     """(ny-1, nx-1) True where a grid cell of the map ``x`` (ny, nx, 2) is not a convex quad of the grid's
     orientation: bilinear upsampling of a map whose cells are all convex and upright never folds."""
     a, b, c, d = x[:-1, :-1], x[:-1, 1:], x[1:, 1:], x[1:, :-1]  # clockwise in image coordinates
@@ -209,7 +209,7 @@ def _unfold(x: np.ndarray, rounds: int = 6) -> np.ndarray:
     """Smooth the map locally, a few times, wherever a cell is inverted (numerical leftovers of the
     inversion in strongly stretched places)."""
     for _ in range(rounds):
-        bad_cells = _inverted_cells(x)
+        bad_cells = inverted_cells(x)
         if not bad_cells.any():
             break
         bad = np.zeros(x.shape[:2], np.uint8)

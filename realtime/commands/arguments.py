@@ -114,3 +114,16 @@ def engine_options(args: argparse.Namespace, output_size: int | None = None) -> 
         precision="fp32" if args.precision == "auto" else args.precision,
         output_size=output_size,
     )
+
+
+BODY_MODES = ("on", "off", "auto")
+
+
+def add_body_argument(parser: argparse.ArgumentParser, default: str = "off") -> None:
+    parser.add_argument(
+        "--body",
+        choices=BODY_MODES,
+        default=default,
+        help="upper-body motion: the portrait's shoulders, torso and arms follow the driver's; auto turns it "
+        "on when the portrait shows both shoulders (default: %(default)s)",
+    )

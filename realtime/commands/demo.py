@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, image_size, positive_float
+from realtime.commands.arguments import (
+    add_body_argument, add_engine_arguments, engine_options, image_size, positive_float,
+)
 from realtime.outputs import VIDEO_SUFFIXES, check_output, output_path
 from realtime.demo_script import DURATION
 
@@ -43,6 +45,7 @@ def register(subparsers) -> None:
         metavar="N",
         help="longest side of the output, at most 8192 (default: 512, the portrait's own)",
     )
+    add_body_argument(parser, default="auto")
     parser.set_defaults(handler=run)
 
 
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.base import create_engine
     from engines.images import fit_longest_side
+    from realtime.body_motion import body_tracking_wanted
     from realtime.tracker import find_portrait_face
 
     output = check_output(args.out, suffixes=VIDEO_SUFFIXES)
@@ -58,10 +62,11 @@ def run(args: argparse.Namespace) -> int:
     if args.size:
         portrait = fit_longest_side(portrait, args.size)
     face = find_portrait_face(portrait, name="the bundled astronaut portrait")
+    body = body_tracking_wanted(args.body, portrait)
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
-        writer = render_script(portrait, face, engine, output, args.seconds)
+        writer = render_script(portrait, face, engine, output, args.seconds, body=body)
     finally:
         engine.close()
     seconds = time.perf_counter() - started
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_script(portrait, face, engine, output: Path, seconds: float, on_frame=None):
+def render_script(portrait, face, engine, output: Path, seconds: float, body: bool = False, on_frame=None):
     """The built-in motion script performed by ``portrait`` (RGB uint8) with ``face``, rendered by ``engine``
     into the video ``output`` (already checked); returns the closed :class:`~realtime.video_io.VideoWriter`.
     ``on_frame(frames written, total)`` runs after each frame (it may raise to stop early)."""
@@ -84,7 +89,7 @@ def render_script(portrait, face, engine, output: Path, seconds: float, on_frame
     height, width = state.image.shape[:2]
     total = round(seconds * DEMO_FPS)
     with VideoWriter(output, (width, height), DEMO_FPS) as writer:
-        for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, seconds):
+        for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, seconds, body=body):
             writer.write(renderer.render(motion, timestamp), timestamp)
             if on_frame is not None:
                 on_frame(writer.frames_written, total)

@@ -10,6 +10,7 @@ from pathlib import Path
 from engines.base import LivePuppetError
 from realtime.commands.arguments import (
     MAX_SIZE,
+    add_body_argument,
     add_engine_arguments,
     engine_options,
     frame_rate,
@@ -129,6 +130,7 @@ def register(subparsers) -> None:
         help="lip sync from the microphone (optionally a device index or name)",
     )
     add("--voice", type=Path, metavar="FILE", help="voice templates for --mic (from `livepuppet voice calibrate`)")
+    add_body_argument(parser)
     add("--duration", type=positive_float, metavar="SECONDS", help="stop after this many seconds")
     parser.set_defaults(handler=run)
 
@@ -208,7 +210,7 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None, controls=None,
         with LiveSession(
             portrait=args.source, engine=args.engine, options=options, open_source=open_source,
             sinks=sinks, smoothing=args.smooth, modifiers=[*extra, *modifiers],
-            controls=controls, config=LiveConfig(fps=args.fps),
+            controls=controls, config=LiveConfig(fps=args.fps), body=args.body,
         ) as session:  # fmt: skip
             summary = session.run(args.duration)
     finally:

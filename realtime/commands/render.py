@@ -8,13 +8,15 @@ import logging
 from pathlib import Path
 
 from engines.base import LivePuppetError
-from realtime.commands.arguments import add_engine_arguments, engine_options, image_size, positive_int, unit_float
+from realtime.commands.arguments import (
+    add_body_argument, add_engine_arguments, engine_options, image_size, positive_int, unit_float,
+)
 from realtime.outputs import VIDEO_SUFFIXES, check_inputs, check_output, output_path
 
 log = logging.getLogger(__name__)
 
 MODES = ("engine", "diffusion", "video")
-OFFLINE_MODES_MODULE = "engines.offline.commands"
+OFFLINE_MODES_MODULE = "realtime.commands.rerender"
 
 
 def _offline_modes():
@@ -91,6 +93,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--voice", type=Path, metavar="FILE", help="voice templates for --audio (from `livepuppet voice calibrate`)"
     )
+    add_body_argument(parser)
     parser.add_argument("--max-frames", type=positive_int, metavar="N", help="render only the first N frames")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     offline = _offline_modes()
@@ -167,4 +170,5 @@ def render_request(args: argparse.Namespace):
         audio=args.audio,
         max_frames=args.max_frames,
         progress=args.progress,
+        body=args.body,
     )

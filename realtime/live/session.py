@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from engines.base import Engine, EngineOptions, create_engine
+from realtime.body_motion import body_tracking_wanted
 from realtime.driver import DriverConfig, MotionDriver
 from realtime.live.blas import blas_threads, limit_blas_threads
 from realtime.live.capture import CameraRequest, CameraSource, VideoFileSource
@@ -48,6 +49,7 @@ class LiveSession:
         modifiers: Sequence[MotionModifier] = (),
         controls: LiveControls | None = None,
         config: LiveConfig | None = None,
+        body: str = "off",
     ):
         config = config or LiveConfig()
         image, face = load_portrait(portrait, options.output_size)
@@ -60,7 +62,8 @@ class LiveSession:
         try:
             self.engine = create_engine(engine, options)
             self.state = self.engine.prepare(image, face)
-            self.driver = MotionDriver(DriverConfig(smoothing=smoothing))
+            tracks_body = body_tracking_wanted(body, image)
+            self.driver = MotionDriver(DriverConfig(smoothing=smoothing, body=tracks_body, body_in_background=True))
         except BaseException:
             self.close()
             raise

@@ -24,6 +24,7 @@ class AnimateRequest:
     smooth: float = 0.0
     audio: str | None = None  # upload path: speech drives the mouth and becomes the sound track
     max_frames: int | None = None
+    body: str = "off"  # upper-body motion: off, on or auto (the CLI's --body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ def _driven(workspace, request: AnimateRequest, portrait: Path, out: Path, on_fr
     driving = workspace.accept(request.driving, "video", "driving video")
     argv = ["render", "--source", portrait, "--driving", driving, "--out", out, "--no-progress"]
     argv += engine_argv(workspace, request.engine, request.weights) + ["--smooth", request.smooth]
+    argv += ["--body", request.body]
     if request.size:
         argv += ["--size", request.size]
     if request.max_frames:
@@ -91,12 +93,20 @@ def _demo_motion(workspace, request: AnimateRequest, portrait: Path, out: Path, 
     import time
 
     from engines.base import create_engine
+    from realtime.body_motion import body_tracking_wanted
     from realtime.commands.arguments import engine_options
     from realtime.commands.demo import DEMO_FPS, render_script
     from realtime.offline import load_portrait
     from realtime.outputs import VIDEO_SUFFIXES, check_output
 
-    argv = ["demo", "--out", out, *engine_argv(workspace, request.engine, request.weights)]
+    argv = [
+        "demo",
+        "--out",
+        out,
+        "--body",
+        request.body,
+        *engine_argv(workspace, request.engine, request.weights),
+    ]
     if request.size:
         argv += ["--size", request.size]
     if request.max_frames:
@@ -107,7 +117,8 @@ def _demo_motion(workspace, request: AnimateRequest, portrait: Path, out: Path, 
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
-        writer = render_script(image, face, engine, output, args.seconds, on_frame)
+        body = body_tracking_wanted(args.body, image)
+        writer = render_script(image, face, engine, output, args.seconds, body=body, on_frame=on_frame)
     finally:
         engine.close()
     seconds = time.perf_counter() - started

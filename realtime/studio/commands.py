@@ -12,7 +12,7 @@ import threading
 
 from engines.base import LivePuppetError
 
-RERENDER_MODULE = "engines.offline.commands"
+RERENDER_MODULE = "realtime.commands.rerender"
 
 
 def cli_args(*argv: object) -> argparse.Namespace:

@@ -7,6 +7,7 @@ import time
 import gradio as gr
 
 from engines.base import LivePuppetError
+from realtime.commands.arguments import BODY_MODES
 from realtime.studio.animate import AnimateRequest, animate
 from realtime.studio.commands import Jobs
 from realtime.studio.ui_common import ENGINES, engine_pickers, portrait_input
@@ -29,6 +30,7 @@ def build(workspace: Workspace, jobs: Jobs) -> None:
                 engine, weights = engine_pickers(workspace)
                 size = gr.Slider(0, 2048, value=0, step=16, label="Size (longest side; 0 = the portrait's)")
                 smooth = gr.Slider(0, 1, value=0, step=0.05, label="Smoothing of the driving motion")
+                body = gr.Radio(list(BODY_MODES), value="off", label="Upper body follows the driver")
                 audio = gr.File(
                     label="Speech audio (drives the mouth)", file_types=list(AUDIO_SUFFIXES), height=120
                 )
@@ -46,7 +48,7 @@ def build(workspace: Workspace, jobs: Jobs) -> None:
             result = gr.Video(label="Result", elem_id="animate-result", buttons=["download"], autoplay=False)
             status = gr.Textbox(label="Status", lines=3, interactive=False, elem_id="animate-status")
 
-    def run(portrait, driving, engine, weights, size, smooth, audio, max_frames, request: gr.Request,
+    def run(portrait, driving, engine, weights, size, smooth, audio, max_frames, body, request: gr.Request,
             progress=gr.Progress()):  # noqa: B008  (gradio's way to ask for a progress bar)  # fmt: skip
         token = jobs.start(request.session_hash)
         progress(0, desc="preparing")
@@ -64,7 +66,8 @@ def build(workspace: Workspace, jobs: Jobs) -> None:
                 workspace,
                 AnimateRequest(
                     portrait=portrait, driving=driving, engine=engine or ENGINES[0], weights=weights,
-                    size=int(size) or None, smooth=float(smooth), audio=audio, max_frames=int(max_frames or 0) or None,
+                    size=int(size) or None, smooth=float(smooth), audio=audio,
+                    max_frames=int(max_frames or 0) or None, body=body or "off",
                 ),
                 token,
                 report,
@@ -77,7 +80,7 @@ def build(workspace: Workspace, jobs: Jobs) -> None:
 
     render.click(
         run,
-        [portrait, driving, engine, weights, size, smooth, audio, max_frames],
+        [portrait, driving, engine, weights, size, smooth, audio, max_frames, body],
         [result, status],
         api_name="animate",
         concurrency_limit=1,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.motion_range import MotionRangeConfig, evaluate_portrait, main
-from bench.motion_range_masks import dilate, folded_pixels, head_path, outside_change
+from bench.motion_range_masks import dilate, folded_pixels, head_mask, head_path, outside_change
 from bench.motion_range_poses import (
     POSES,
     Pose,
@@ -98,6 +98,18 @@ def test_head_path_is_the_union_of_moved_heads_and_dilation_grows():
     assert path[25, 25] and path[25, 55] and not path[25, 40] and path.sum() == 200
     grown = dilate(head, 3)
     assert grown[25, 32] and not grown[25, 34] and grown.sum() > head.sum()
+
+
+def test_head_mask_is_the_person_above_the_chin_near_the_face(portrait):
+    image, face = portrait
+    everywhere = np.ones(image.shape[:2], bool)
+    head = head_mask(everywhere, face.landmarks, reach=2.0, below_chin=0.05)
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    chin = int(face.landmarks[152, 1])
+    assert head[(y0 + y1) // 2, (x0 + x1) // 2] and head[max(0, y0 - 10), (x0 + x1) // 2]  # face, hair
+    assert not head[min(image.shape[0] - 1, chin + (y1 - y0) // 4) :, :].any()  # nothing well below the chin
+    nobody = head_mask(~everywhere, face.landmarks, reach=2.0, below_chin=0.05)
+    assert nobody.sum() < head.sum() and nobody[(y0 + y1) // 2, (x0 + x1) // 2]  # the face oval stays
 
 
 def test_folded_pixels_counts_the_face_oval_only():

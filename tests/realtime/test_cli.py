@@ -82,7 +82,7 @@ def test_render_bad_timeline_is_one_line(tmp_path, capsys):
 
 
 def test_render_offline_modes_are_handed_to_their_runner(tmp_path, monkeypatch):
-    offline = pytest.importorskip("engines.offline.commands")
+    offline = pytest.importorskip("realtime.commands.rerender")
     calls = []
     monkeypatch.setattr(offline, "run_render", lambda args: calls.append((args.mode, args.source)) or 0)
     assert main(["render", *_inputs(tmp_path), "--mode", "video"]) == 0

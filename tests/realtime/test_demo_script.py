@@ -58,3 +58,20 @@ def test_seconds_sets_the_length(neutral):
     assert len(list(script_motions(neutral, fps=25, seconds=0.4))) == 10
     timestamps = [t for t, _ in script_motions(neutral, fps=10, seconds=DURATION * 2)]
     assert len(timestamps) == round(DURATION * 20) and timestamps[1] == pytest.approx(0.1)
+
+
+def test_body_script_shrugs_and_leans_and_rests_at_both_ends():
+    from realtime.demo_script import body_at
+
+    bodies = [body_at(t) for t in TIMES]
+    height = np.array([b.shift[1] for b in bodies])
+    lean = np.array([b.shift[0] for b in bodies])
+    roll = np.array([b.roll for b in bodies])
+    assert height.min() < -0.1  # both shoulders up (y points down)
+    assert lean.max() > 0.1 and np.degrees(roll).max() > 5
+    for t in (0.0, DURATION - 0.02):
+        body = body_at(t)
+        assert max(abs(body.roll), *np.abs(body.shift)) < 1e-3
+    motions = dict(script_motions(np.zeros((478, 3), np.float32), fps=10, body=True))
+    assert all(m.body is not None for m in motions.values())
+    assert all(m.body is None for _, m in script_motions(np.zeros((478, 3), np.float32), fps=10))

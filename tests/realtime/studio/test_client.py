@@ -18,7 +18,7 @@ def test_animate_through_the_api_writes_the_requested_frames(client):
 
     module, api, workspace = client
     portrait = module.handle_file(str(workspace.example_portrait()))
-    video, status = api.predict(portrait, None, "warp", None, 0, 0, None, 30, api_name="/animate")
+    video, status = api.predict(portrait, None, "warp", None, 0, 0, None, 30, "off", api_name="/animate")
     assert "30 frames" in status, status
     with VideoReader(video["video"] if isinstance(video, dict) else video) as reader:
         frames = [frame.image for frame in reader]
@@ -49,7 +49,7 @@ def test_a_text_file_posing_as_a_video_gets_the_one_line_error(client, tmp_path)
     fake = tmp_path / "notes.mp4"
     fake.write_text("not a video\n")
     portrait = module.handle_file(str(workspace.example_portrait()))
-    video, status = api.predict(portrait, module.handle_file(str(fake)), "warp", None, 0, 0, None, 0,
+    video, status = api.predict(portrait, module.handle_file(str(fake)), "warp", None, 0, 0, None, 0, "off",
                                 api_name="/animate")  # fmt: skip
     assert video is None and status.startswith("error: ") and "notes.mp4" in status
     assert len(status.splitlines()) == 1

@@ -9,29 +9,15 @@ render replays it from the start to rebuild the motion history and skips only th
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from engines.base import Face, Motion
+from engines.landmarks import neutral_points
+from engines.offline.frames import DrivingFrame
 from engines.retarget import Retargeter
 from realtime.driver import DriverConfig, MotionDriver
 from realtime.modifiers import MotionModifier, apply_modifiers
-from engines.landmarks import neutral_points
 from realtime.video_io import VideoReader
-
-
-@dataclass(frozen=True, slots=True)
-class DrivingFrame:
-    """One driving frame as the offline modes see it."""
-
-    index: int
-    timestamp: float
-    motion: Motion  # the portrait's motion (modifiers applied; the identity before the first driving face)
-    target: np.ndarray  # (478, 3) float32: where the portrait's landmarks go, in portrait pixels
-    driving_image: np.ndarray  # (h, w, 3) uint8 RGB: the driving video's frame
-    driving_face: Face | None  # the face tracked in it (None when not found)
 
 
 class DrivingSequence:

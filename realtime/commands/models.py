@@ -1,4 +1,5 @@
-"""`livepuppet models`: check, convert, download (and, for testing, synthesise) LivePortrait weights."""
+"""`livepuppet models`: check, convert, download (and, for testing, synthesise) LivePortrait weights, and
+measure their expression keypoint basis."""
 
 from __future__ import annotations
 
@@ -47,6 +48,16 @@ def register(subparsers) -> None:
     synthetic.add_argument("--manifests", type=Path, metavar="DIR",
                            help="reference manifests folder: take the specs from it and check every SHA-256")  # fmt: skip
     synthetic.set_defaults(handler=run_synthetic)
+
+    basis = actions.add_parser(
+        "basis", help="measure which implicit keypoints move for each expression (the edit basis)",
+        description="Edit a frontal portrait feature by feature and measure how the weights' expression "
+        "keypoints respond; prints the keypoints carrying most of each feature's motion.",
+    )  # fmt: skip
+    basis.add_argument("--weights", type=Path, required=True, metavar="DIR", help="LivePortrait weights folder")
+    basis.add_argument("--source", type=Path, required=True, metavar="IMG", help="a frontal portrait to measure on")
+    basis.add_argument("--out", type=Path, required=True, metavar="FILE", help="the basis JSON to write")
+    basis.set_defaults(handler=run_basis)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -99,4 +110,29 @@ def run_synthetic(args: argparse.Namespace) -> int:
 
     write_synthetic_checkpoints(args.directory, manifest_dir=args.manifests)
     print(f"wrote synthetic LivePortrait weights (official layout) to {args.directory}")
+    return 0
+
+
+def run_basis(args: argparse.Namespace) -> int:
+    import torch
+
+    from engines.base import create_engine
+    from engines.liveportrait.checkpoints import load_networks
+    from engines.liveportrait.pipeline import LivePortraitPipeline
+    from engines.liveportrait_expressions import measure_basis
+    from realtime.offline import load_portrait
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    pipeline = LivePortraitPipeline(load_networks(args.weights, device), device)
+    image, face = load_portrait(args.source, None)
+    warp = create_engine("warp")
+    try:
+        basis = measure_basis(pipeline, warp, image, face)
+    finally:
+        warp.close()
+    basis.save(args.out)
+    print(f"{'feature':<10} {'side':<4} keypoints carrying 80 % of the motion")
+    for group, sign in ((basis.positive, 1), (basis.negative, -1)):
+        for name in group:
+            print(f"{name:<10} {'+' if sign > 0 else '-':<4} {basis.moving_keypoints(name, sign)}")
     return 0

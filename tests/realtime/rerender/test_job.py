@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engines.offline.job import OfflineJob, crossfade, run_job
+from realtime.rerender.job import OfflineJob, crossfade, run_job
 from realtime.video_io import VideoReader
 
 

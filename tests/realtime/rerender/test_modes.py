@@ -5,8 +5,8 @@ import av
 import numpy as np
 import pytest
 
-from engines.offline.job import OfflineJob, run_job
 from realtime.cli import main
+from realtime.rerender.job import OfflineJob, run_job
 from realtime.video_io import VideoReader
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
@@ -57,8 +57,9 @@ def test_diffusion_cli_with_ip_adapter(tmp_path, tiny_models, portrait, driving_
 
 
 def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait, driving_with_audio):
-    from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
+    from engines.offline.diffusion import DiffusionConfig, DiffusionRenderer, DiffusionWeights
     from engines.offline.weights import RuntimeOptions
+    from realtime.rerender.base_frames import BaseFrames
 
     weights = DiffusionWeights(
         model=tiny_models["sd15"],
@@ -94,7 +95,8 @@ def test_diffusion_resumes_and_loads_ip_adapter(tmp_path, tiny_models, portrait,
 
 
 def test_animatediff_windows(tmp_path, tiny_models, portrait, driving_with_audio):
-    from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
+    from engines.offline.diffusion import DiffusionConfig, DiffusionRenderer, DiffusionWeights
+    from realtime.rerender.base_frames import BaseFrames
 
     weights = DiffusionWeights(
         model=tiny_models["sd15"],

@@ -174,7 +174,8 @@ def build_renderer(args):
     )
     shared.update(seed=args.seed, colour_match=args.colour_match)
     if args.mode == "diffusion":
-        from engines.offline.diffusion import BaseFrames, DiffusionConfig, DiffusionRenderer, DiffusionWeights
+        from engines.offline.diffusion import DiffusionConfig, DiffusionRenderer, DiffusionWeights
+        from realtime.rerender.base_frames import BaseFrames
 
         if args.scheduler == "lcm" or args.lcm_lora is not None:
             shared.setdefault("steps", 6)
@@ -204,18 +205,23 @@ def build_renderer(args):
     raise LivePuppetError(f"unknown offline mode {args.mode!r}")
 
 
-def run_render(args) -> int:
-    """``livepuppet render --mode diffusion|video``: render, print a summary, return the exit code."""
-    from engines.offline.job import OfflineJob, run_job
+def build_window_renderer(args):
+    """Any render's renderer as a WindowRenderer: the offline modes', or ``--engine`` for ``--mode engine``."""
+    if args.mode == "engine":
+        from realtime.commands.arguments import engine_options
+        from realtime.rerender.engine_windows import EngineWindows
 
-    for path, what in ((args.source, "source image"), (args.driving, "driving video")):
-        if not Path(path).is_file():
-            raise LivePuppetError(f"{what} not found: {path}")
-    from realtime.commands.render import motion_modifiers
+        return EngineWindows(args.engine, engine_options(args, args.size))
+    return build_renderer(args)
 
-    modifiers = motion_modifiers(args)
-    renderer = build_renderer(args)
-    job = OfflineJob(
+
+def offline_job(args, segment_frames: int | None = None):
+    """The :class:`~realtime.rerender.job.OfflineJob` the render arguments describe."""
+    from realtime.commands.render import check_paths
+    from realtime.rerender.job import OfflineJob
+
+    check_paths(args)
+    return OfflineJob(
         source=Path(args.source),
         driving=Path(args.driving),
         output=Path(args.out),
@@ -226,7 +232,18 @@ def run_render(args) -> int:
         max_frames=args.max_frames,
         progress=args.progress,
         keep_work=args.keep_work,
+        segment_frames=segment_frames,
     )
+
+
+def run_render(args) -> int:
+    """``livepuppet render --mode diffusion|video``: render, print a summary, return the exit code."""
+    from realtime.commands.render import motion_modifiers
+    from realtime.rerender.job import run_job
+
+    job = offline_job(args)
+    modifiers = motion_modifiers(args)
+    renderer = build_renderer(args)
     try:
         summary = run_job(job, renderer, modifiers)
     finally:
