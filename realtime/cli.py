@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "realtime.commands.edit",
     "realtime.commands.voice",
     "realtime.commands.models",
+    "realtime.commands.studio",
     "export.commands",
 )
 # Signals that stop a command the way Ctrl-C does (SIGHUP: the terminal closed; SIGTERM: `kill`, `timeout`).

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -138,9 +138,14 @@ def check_output_not_input(output: Path, *inputs: Path | None) -> Path:
 
 
 def render_video(
-    request: RenderRequest, modifiers: Iterable[MotionModifier] = (), engine: Engine | None = None
+    request: RenderRequest,
+    modifiers: Iterable[MotionModifier] = (),
+    engine: Engine | None = None,
+    on_frame: Callable[[int, int | None], None] | None = None,
 ) -> RenderSummary:
-    """Render ``request`` and return its summary. ``engine`` overrides ``request.engine`` (tests, reuse)."""
+    """Render ``request`` and return its summary. ``engine`` overrides ``request.engine`` (tests, reuse).
+    ``on_frame(frames_written, total_or_None)`` runs after each frame (progress; it may raise to stop: the
+    frames written so far stay a playable file)."""
     # 1. The portrait and the engine (a bad source fails before anything is written).
     output = check_output_not_input(request.output, request.source, request.driving, request.audio)
     image, face = load_portrait(request.source, request.size)
@@ -172,6 +177,8 @@ def render_video(
                     motion = driver.update(frame)
                     # The source's own timestamps: a variable-frame-rate video stays in sync with its sound.
                     writer.write(renderer.render(motion, frame.timestamp), lead + frame.timestamp)
+                    if on_frame is not None:
+                        on_frame(writer.frames_written, total)
                 if writer.frames_written and driver.frames_without_face >= writer.frames_written:
                     writer.abandon(keep_partial=False)
                     raise LivePuppetError(

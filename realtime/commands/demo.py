@@ -53,13 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from skimage import data
 
     from engines.base import create_engine
-    from engines.landmarks import neutral_points
-    from realtime.body_motion import body_tracking_wanted
-    from realtime.demo_script import script_motions
     from engines.images import fit_longest_side
-    from realtime.offline import FrameRenderer
+    from realtime.body_motion import body_tracking_wanted
     from realtime.tracker import find_portrait_face
-    from realtime.video_io import VideoWriter
 
     output = check_output(args.out, suffixes=VIDEO_SUFFIXES)
     portrait = data.astronaut()  # (512, 512, 3) uint8, bundled with scikit-image
@@ -70,20 +66,34 @@ def run(args: argparse.Namespace) -> int:
     engine = create_engine(args.engine, engine_options(args, args.size))
     started = time.perf_counter()
     try:
-        state = engine.prepare(portrait, face)
-        renderer = FrameRenderer(engine, state)
-        height, width = state.image.shape[:2]
-        with VideoWriter(output, (width, height), DEMO_FPS) as writer:
-            for timestamp, motion in script_motions(
-                neutral_points(face.landmarks), DEMO_FPS, args.seconds, body=body
-            ):
-                writer.write(renderer.render(motion, timestamp), timestamp)
-            if renderer.failures == writer.frames_written:
-                writer.abandon(keep_partial=False)
-                raise LivePuppetError(f"the {args.engine} engine failed on every frame; see the warnings above")
+        writer = render_script(portrait, face, engine, output, args.seconds, body=body)
     finally:
         engine.close()
     seconds = time.perf_counter() - started
     print(f"wrote {args.out.resolve()}")
     print(f"{writer.frames_written} frames ({writer.duration:.1f} s of video) in {seconds:.1f} s")
     return 0
+
+
+def render_script(portrait, face, engine, output: Path, seconds: float, body: bool = False, on_frame=None):
+    """The built-in motion script performed by ``portrait`` (RGB uint8) with ``face``, rendered by ``engine``
+    into the video ``output`` (already checked); returns the closed :class:`~realtime.video_io.VideoWriter`.
+    ``on_frame(frames written, total)`` runs after each frame (it may raise to stop early)."""
+    from engines.landmarks import neutral_points
+    from realtime.demo_script import script_motions
+    from realtime.offline import FrameRenderer
+    from realtime.video_io import VideoWriter
+
+    state = engine.prepare(portrait, face)
+    renderer = FrameRenderer(engine, state)
+    height, width = state.image.shape[:2]
+    total = round(seconds * DEMO_FPS)
+    with VideoWriter(output, (width, height), DEMO_FPS) as writer:
+        for timestamp, motion in script_motions(neutral_points(face.landmarks), DEMO_FPS, seconds, body=body):
+            writer.write(renderer.render(motion, timestamp), timestamp)
+            if on_frame is not None:
+                on_frame(writer.frames_written, total)
+        if renderer.failures == writer.frames_written:
+            writer.abandon(keep_partial=False)
+            raise LivePuppetError(f"the {engine.name} engine failed on every frame; see the warnings above")
+    return writer

@@ -135,11 +135,12 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def build_sinks(args: argparse.Namespace, controls) -> dict:
+def build_sinks(args: argparse.Namespace, controls, fallback: bool = True) -> dict:
+    """The sinks the arguments ask for; with none asked and ``fallback``, the virtual camera and preview."""
     from realtime.live import FileSink, PreviewSink, VirtualCameraConfig, VirtualCameraSink
 
     use_vcam, use_preview = args.vcam, args.preview
-    if not (args.vcam or args.preview or args.record):
+    if fallback and not (args.vcam or args.preview or args.record):
         use_vcam = use_preview = True
     sinks = {}
     if use_vcam:
@@ -172,10 +173,12 @@ def optional_modifiers(args: argparse.Namespace) -> list:
     return modifiers
 
 
-def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
+def run(args: argparse.Namespace, modifiers=(), key_handler=None, controls=None, sinks=None) -> int:
     """Run the live loop. ``modifiers`` edit the motion each frame (presets, lip sync); ``key_handler``
     receives the preview's other key presses. By default the number keys trigger the expression presets
-    (:class:`realtime.presets.PresetController`), applied after every other modifier."""
+    (:class:`realtime.presets.PresetController`), applied after every other modifier. ``controls`` (a
+    :class:`realtime.live.LiveControls`) and ``sinks`` (name -> sink, instead of :func:`build_sinks`'s)
+    let another front end (the studio) steer the loop and receive its frames."""
     from realtime.live import CameraRequest, LiveConfig, LiveControls
     from realtime.live.session import LiveSession, camera_opener, video_opener
     from realtime.presets import PresetController
@@ -197,10 +200,12 @@ def run(args: argparse.Namespace, modifiers=(), key_handler=None) -> int:
         open_source = camera_opener(
             CameraRequest(index=args.camera, width=width, height=height, fps=args.fps)
         )
-    controls = LiveControls(key_handler=key_handler)
+    if controls is None:
+        controls = LiveControls(key_handler=key_handler)
     options = engine_options(args, args.render_size)
     extra = optional_modifiers(args)
-    sinks = build_sinks(args, controls)
+    if sinks is None:
+        sinks = build_sinks(args, controls)
     try:
         with LiveSession(
             portrait=args.source, engine=args.engine, options=options, open_source=open_source,

@@ -147,9 +147,19 @@ def run(args: argparse.Namespace) -> int:
             )
         return int(offline.run_render(args) or 0)
 
-    from realtime.offline import RenderRequest, render_video
+    from realtime.offline import render_video
 
-    request = RenderRequest(
+    summary = render_video(render_request(args), modifiers=motion_modifiers(args))
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def render_request(args: argparse.Namespace):
+    """The :class:`realtime.offline.RenderRequest` of engine-mode arguments (after :func:`check_paths`)."""
+    from realtime.offline import RenderRequest
+
+    return RenderRequest(
         source=args.source,
         driving=args.driving,
         output=args.out,
@@ -162,7 +172,3 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         body=args.body,
     )
-    summary = render_video(request, modifiers=motion_modifiers(args))
-    for line in summary.lines():
-        print(line)
-    return 0

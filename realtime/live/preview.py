@@ -125,6 +125,16 @@ class PreviewSink:
         self._latency_ms: float | None = None
         self._last_timestamp: float | None = None
 
+    @property
+    def fps(self) -> float:
+        """New frames per second shown, smoothed over about a second (what the overlay prints)."""
+        return self._rate.rate
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Capture-to-preview latency in ms, smoothed (what the overlay prints); None before a frame."""
+        return self._latency_ms
+
     def open(self, size: tuple[int, int], fps: float) -> None:
         self.window.open(size)
         self._bgr = np.empty((size[1], size[0], 3), np.uint8)
