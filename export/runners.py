@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from engines.base import LivePuppetError
+from engines.liveportrait.denormals import flushed_denormals
 from export.graphs import as_output_dict
 
 if TYPE_CHECKING:
@@ -86,10 +87,12 @@ class TorchRunner(Runner):
         self.autocast = autocast
         self.name = name
 
-    def _context(self):
-        if self.autocast is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast)
+    def _context(self) -> contextlib.ExitStack:
+        stack = contextlib.ExitStack()
+        if self.autocast is not None:
+            stack.enter_context(torch.autocast(self.device.type, dtype=self.autocast))
+        stack.enter_context(flushed_denormals(self.device))
+        return stack
 
     @torch.no_grad()
     def forward(self, args: list[torch.Tensor]) -> dict[str, torch.Tensor]:
