@@ -17,6 +17,12 @@ from engines.warp.field import grid_coordinates
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in image px
 
 
+def smoothstep(x, lo: float, hi: float):
+    """0 below ``lo``, 1 above ``hi``, a smooth cubic between (arrays or floats)."""
+    t = np.clip((x - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(2, 3) affine applied to (..., 2) points."""
     return points @ matrix[:, :2].T + matrix[:, 2]

@@ -36,7 +36,7 @@ from engines.landmarks import (
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import (
-    apply_affine, blend_over, head_map, moved_box, neck_map, partial_similarity, union, warp_layer,
+    apply_affine, blend_over, head_map, moved_box, neck_map, partial_similarity, smoothstep, union, warp_layer,
 )
 from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
@@ -242,7 +242,7 @@ class WarpEngine:
         for k, ((contour, upper, _, iris), eye, lid) in enumerate(zip(EYES, state.eyes, state.lids)):
             scale = _eye_width(drawn, contour) / max(_eye_width(state.source_points, contour), 1e-6)
             if state.closed_eyes[k]:  # drawn open over the shut lid, as far as the driver opens it
-                weight = _smoothstep((target_openings[k] - 0.05) / 0.1)
+                weight = float(smoothstep(target_openings[k], 0.05, 0.15))
                 paint_eye(colour, drawn, contour, iris, eye, scale, weight, lashes=lid.lashes)
                 continue
             # Redrawn (white, iris) where the gaze moves far or the eye opens much wider than the portrait's;
@@ -250,7 +250,7 @@ class WarpEngine:
             redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
             paint_eye(colour, drawn, contour, iris, eye, scale, float(redraw))
             carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
-            paint_lid(colour, drawn, carried, upper, lid, _smoothstep((1.0 - openings[k] - 0.35) / 0.5))
+            paint_lid(colour, drawn, carried, upper, lid, float(smoothstep(1.0 - openings[k], 0.35, 0.85)))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
@@ -311,8 +311,7 @@ def _border_taper(grid: TpsGrid, reach: np.ndarray, feather: float) -> np.ndarra
     distance = np.minimum.reduce(
         [points[..., 0] - reach[0], reach[2] - points[..., 0], points[..., 1] - reach[1], reach[3] - points[..., 1]]
     )
-    t = np.clip(distance / max(feather, 1.0), 0.0, 1.0)
-    return (t * t * (3 - 2 * t))[..., None].astype(np.float32)
+    return smoothstep(distance, 0.0, max(feather, 1.0))[..., None].astype(np.float32)
 
 
 def _box_outline(box: np.ndarray, count_per_side: int) -> np.ndarray:
@@ -419,8 +418,3 @@ def _keep_apart(target: np.ndarray, upper: np.ndarray, lower: np.ndarray, down: 
         middle = 0.5 * (target[lower[short], :2] + target[upper[short], :2])
         target[upper[short], :2] = middle - 0.5 * gap * down
         target[lower[short], :2] = middle + 0.5 * gap * down
-
-
-def _smoothstep(t: float) -> float:
-    t = min(max(t, 0.0), 1.0)
-    return t * t * (3.0 - 2.0 * t)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.landmarks import LEFT_IRIS, RIGHT_IRIS, eye_openings
 from engines.warp.polygon import polygon_patch
 
 DEFAULT_SCLERA = np.array([232, 226, 220], np.float32)
@@ -74,8 +75,6 @@ def eye_texture(
 def iris_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The iris colour of the more open eye of ``image`` (median over the ring between pupil and rim), or
     a dark neutral when both are (nearly) closed. ``points`` (478, >=2) px."""
-    from engines.landmarks import LEFT_IRIS, RIGHT_IRIS, eye_openings
-
     openings = eye_openings(points)
     if openings.max() < 0.15:
         return DEFAULT_IRIS

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from engines.landmarks import FACE_OVAL, FaceFrame
+from engines.warp.compose import smoothstep
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +100,14 @@ def split_layers(
     cv2.fillPoly(face, [np.round(points[FACE_OVAL]).astype(np.int32)], 1)
     person = np.maximum(person.astype(np.float32), face.astype(np.float32))
     person = _attached_to(person, face)
-    alpha = _smoothstep(person, *config.edge)
+    alpha = smoothstep(person, *config.edge)
     alpha[alpha < 0.05] = 0.0  # too faint to unmix a colour from (see _layer): background
     # 3. Head layer: above the cut and near the face (an ellipse of ``head_reach`` face sizes).
     cut = config.cut_below_chin
-    above_cut = 1.0 - _smoothstep(below_chin, cut, cut + config.cut_feather)
+    above_cut = 1.0 - smoothstep(below_chin, cut, cut + config.cut_feather)
     dx, dy = xs - centre[0], ys - centre[1]
     reach = np.hypot((dx * right[0] + dy * right[1]) / face_width, (dx * down[0] + dy * down[1]) / face_height)
-    near = 1.0 - _smoothstep(reach, config.head_reach, config.head_reach + 0.15)
+    near = 1.0 - smoothstep(reach, config.head_reach, config.head_reach + 0.15)
     head_weight = above_cut * near
     head = alpha * head_weight
     # 4. Body layer: the person wherever the head layer is not fully opaque. Below the cut it follows the
@@ -121,9 +122,9 @@ def split_layers(
     continued = _carried_up(image, below_chin, down, face_height, cut + config.cut_feather + 0.02)
     body_colour = np.where(under[..., None], continued, image)
     body = np.maximum(body, head * under)
-    along = 1.0 - _smoothstep(below_chin, cut, cut + config.neck_length)
+    along = 1.0 - smoothstep(below_chin, cut, cut + config.neck_length)
     across = _cut_profile(head, chin + cut * face_height * down, right, face_width, sideways)
-    core = 1.0 - _smoothstep(np.abs(sideways), config.neck_half_width, config.neck_half_width + 0.3)
+    core = 1.0 - smoothstep(np.abs(sideways), config.neck_half_width, config.neck_half_width + 0.3)
     neck = (along * np.maximum(across, core)).astype(np.float32)
     # 5. Colours: each layer's colour is unmixed from what lies under it, so that with no motion the
     #    layers composite back to the portrait exactly, soft edges included.
@@ -237,11 +238,6 @@ def _attached_to(person: np.ndarray, face: np.ndarray) -> np.ndarray:
     grow = max(3, int(0.02 * max(person.shape))) | 1
     near = cv2.dilate(attached, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
     return person * near
-
-
-def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    t = np.clip((x - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
