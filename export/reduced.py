@@ -88,15 +88,16 @@ class ChannelPaddedConv(nn.Module):
         return out[:, : self.out_channels] if out.shape[1] != self.out_channels else out
 
 
-def pad_ragged_convs(module: nn.Module) -> None:
-    """Replace, in place, each grouped-free convolution with a ragged input channel count (not a multiple
-    of 16) by a :class:`ChannelPaddedConv`."""
+def pad_ragged_convs(module: nn.Module) -> nn.Module:
+    """``module`` with each groups-free convolution whose input channel count is not a multiple of 16
+    replaced by a :class:`ChannelPaddedConv` (in place below it; ``module`` itself may be one: an island
+    that is a single convolution, as W's mask, comes back padded)."""
+    ragged = isinstance(module, (nn.Conv2d, nn.Conv3d)) and module.in_channels % AMX_CHANNELS
+    if ragged and module.groups == 1 and module.padding_mode == "zeros" and not isinstance(module.padding, str):
+        return ChannelPaddedConv(module)
     for name, child in list(module.named_children()):
-        ragged = isinstance(child, (nn.Conv2d, nn.Conv3d)) and child.in_channels % AMX_CHANNELS
-        if ragged and child.groups == 1 and child.padding_mode == "zeros" and not isinstance(child.padding, str):
-            setattr(module, name, ChannelPaddedConv(child))
-        else:
-            pad_ragged_convs(child)
+        setattr(module, name, pad_ragged_convs(child))
+    return module
 
 
 class ReducedIsland(nn.Module):
@@ -104,8 +105,7 @@ class ReducedIsland(nn.Module):
 
     def __init__(self, module: nn.Module, dtype: torch.dtype, compile: bool = False):
         super().__init__()
-        self.inner = module.to(dtype)
-        pad_ragged_convs(self.inner)
+        self.inner = pad_ragged_convs(module.to(dtype))
         for parameter in self.inner.parameters():
             parameter.data = channels_last(parameter.data)
         self.dtype = dtype

@@ -108,3 +108,17 @@ def test_islands_pad_ragged_convolutions():
     reduced = reduce_module(Volume().eval(), ("body",))
     assert isinstance(reduced.body.inner[0], ChannelPaddedConv)  # 4 input channels: padded
     assert isinstance(reduced.head, nn.Conv2d)  # outside the island: untouched
+
+
+def test_an_island_that_is_one_ragged_convolution_is_padded_too():
+    """W's mask island is a bare 142-channel convolution: it must be padded itself, not only its children."""
+    from export.reduced import ChannelPaddedConv
+
+    torch.manual_seed(0)
+    conv = nn.Conv3d(14, 6, 3, padding=1).eval()
+    x = torch.rand(1, 14, 4, 8, 8)
+    with torch.no_grad():
+        expected = conv(x)
+        island = reduce_module(nn.Sequential(conv), ("0",))[0]
+        assert isinstance(island.inner, ChannelPaddedConv)
+        torch.testing.assert_close(island(x), expected, atol=0.05, rtol=0.05)
