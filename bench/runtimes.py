@@ -113,6 +113,7 @@ class ConfigRun:
     runners: dict[str, TimedRunner]
     crops: dict[str, np.ndarray]
     setup_s: float
+    warmup_s: float = math.nan  # the untimed first frame (torch.compile compiles in it)
     source: Any = None
     reference: Any = None
     frames: list[float] = field(default_factory=list)
@@ -166,6 +167,7 @@ class ConfigRun:
                        "static_graphs": self.choice.static, "compile": self.choice.compile,
                        "reason": self.choice.reason},
             "setup_s": self.setup_s,
+            "warmup_s": self.warmup_s,
             "frame_ms": frame * 1e3,
             "frame_ms_all": [t * 1e3 for t in self.frames],
             # CPU time of the process per frame: less sensitive than wall time to other processes taking turns
@@ -198,7 +200,8 @@ def open_config(name: str, weights: Path, choice: RuntimeChoice, cache: Path) ->
 def run_interleaved(runs: list[ConfigRun], repeats: int) -> None:
     """One warm-up frame each, then ``repeats`` rounds of one frame per configuration."""
     for run in runs:
-        run.frame(timed=False)
+        run.warmup_s = run.frame(timed=False)
+        log.info("warm-up %s: %.1f s", run.name, run.warmup_s)
     for round_ in range(repeats):
         for run in runs:
             seconds = run.frame()
@@ -424,7 +427,8 @@ def summary(result: dict) -> str:
         lines.append(
             f"{name:26s} frame {c['frame_ms']:9.1f} ms  {c['frame_gflops_per_s']:7.0f} GFLOP/s  "
             f"x{speed['median']:.2f} vs fp32 (rounds {', '.join(f'{r:.2f}' for r in speed['per_round'])})  "
-            f"PSNR {quality:.1f} dB  (CPU time {c['frame_cpu_ms']:.0f} ms, x{cpu_speed:.2f})"
+            f"PSNR {quality:.1f} dB  (CPU time {c['frame_cpu_ms']:.0f} ms, x{cpu_speed:.2f}; "
+            f"warm-up frame {c['warmup_s']:.1f} s)"
         )
         for graph, g in c["graphs"].items():
             peak = f", {100 * g['of_matmul_peak']:.0f}% of the {g['precision']} matmul peak" if "of_matmul_peak" in g else ""

@@ -122,3 +122,17 @@ def test_an_island_that_is_one_ragged_convolution_is_padded_too():
         island = reduce_module(nn.Sequential(conv), ("0",))[0]
         assert isinstance(island.inner, ChannelPaddedConv)
         torch.testing.assert_close(island(x), expected, atol=0.05, rtol=0.05)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_bf16_instance_norm_keeps_channels_last_and_matches(batch):
+    """SPADE's instance norm in bf16 (batch norm with batch statistics for one image, written out for
+    more): per image and channel, over height and width, in the input's channels-last layout."""
+    from engines.liveportrait.generator import instance_norm
+
+    x = (torch.randn(batch, 24, 10, 12) * 3 + 1) * torch.arange(1, 25).view(1, 24, 1, 1)  # per-channel scales
+    x[-1] += 5  # the last image differs: statistics must not mix images
+    expected = F.instance_norm(x, eps=1e-5)
+    out = instance_norm(x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
+    assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out.float(), expected, atol=0.05, rtol=0.05)
