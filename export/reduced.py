@@ -35,6 +35,9 @@ BF16_ISLANDS: dict[str, tuple[str, ...]] = {
         "net.dense_motion_network.occlusion",
     ),
 }
+# Islands whose output is read only by other islands hand it on in bf16 (no cast to fp32 and back): W's
+# hourglass output (142 x 16 x 64 x 64) feeds only the mask and occlusion convolutions.
+BF16_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("net.dense_motion_network.hourglass",)}
 WHOLE = ("",)
 
 
@@ -84,11 +87,9 @@ class ChannelPaddedConv(nn.Module):
         self.run = F.conv3d if spatial == 3 else F.conv2d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.weight.shape[1] != self.in_channels:
-            padded = torch.zeros((x.shape[0], self.weight.shape[1], *x.shape[2:]), dtype=x.dtype, device=x.device)
-            padded = channels_last(padded)
-            padded[:, : self.in_channels] = x
-            x = padded
+        extra = self.weight.shape[1] - self.in_channels
+        if extra:  # F.pad keeps the channels-last layout (1 ms; zeros + a strided copy took 40)
+            x = F.pad(x, (0, 0) * (x.dim() - 2) + (0, extra))
         out = self.run(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
         return out[:, : self.out_channels] if out.shape[1] != self.out_channels else out
 
@@ -108,8 +109,9 @@ def pad_ragged_convs(module: nn.Module) -> nn.Module:
 class ReducedIsland(nn.Module):
     """A submodule whose weights are stored in ``dtype`` (channels-last), called with fp32 in and out."""
 
-    def __init__(self, module: nn.Module, dtype: torch.dtype, compile: bool = False):
+    def __init__(self, module: nn.Module, dtype: torch.dtype, compile: bool = False, reduced_output: bool = False):
         super().__init__()
+        self.output_dtype = dtype if reduced_output else torch.float32
         self.inner = pad_ragged_convs(module.to(dtype))
         for parameter in self.inner.parameters():
             parameter.data = channels_last(parameter.data)
@@ -119,22 +121,27 @@ class ReducedIsland(nn.Module):
         self.run = torch.compile(self.inner, dynamic=False, options={"freezing": True}) if compile else self.inner
 
     def forward(self, *args):
-        return cast_floats(self.run(*cast_floats(args, self.dtype, layout=True)), torch.float32)
+        return cast_floats(self.run(*cast_floats(args, self.dtype, layout=True)), self.output_dtype)
 
 
 def reduce_module(module: nn.Module, islands: tuple[str, ...], dtype: torch.dtype = torch.bfloat16,
-                  compile: bool = False) -> nn.Module:
+                  compile: bool = False, reduced_outputs: tuple[str, ...] = ()) -> nn.Module:  # fmt: skip
     """``module`` with each submodule path in ``islands`` ("" = the whole module) replaced by a
-    :class:`ReducedIsland`, in place (the fp32 weights are not kept: no second copy in memory)."""
+    :class:`ReducedIsland`, in place (the fp32 weights are not kept: no second copy in memory). Islands in
+    ``reduced_outputs`` return ``dtype`` (their readers must be islands too)."""
     reduced = module
     if islands == WHOLE:
         return ReducedIsland(reduced, dtype, compile).eval()
     for path in islands:
         parent_path, _, leaf = path.rpartition(".")
         parent = reduced.get_submodule(parent_path)
-        setattr(parent, leaf, ReducedIsland(getattr(parent, leaf), dtype, compile))
+        setattr(parent, leaf, ReducedIsland(getattr(parent, leaf), dtype, compile, path in reduced_outputs))
     return reduced.eval()
 
 
 def islands_for(graph: str) -> tuple[str, ...]:
     return BF16_ISLANDS.get(graph, WHOLE)
+
+
+def reduced_outputs_for(graph: str) -> tuple[str, ...]:
+    return BF16_OUTPUTS.get(graph, ())
