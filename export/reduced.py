@@ -5,6 +5,8 @@ instance norms flip every activation between bf16 and fp32, and each weight is c
 while G stored in bf16 ran about 3x faster than fp32 at the same PSNR. So the reduced parts of a graph
 are converted once, when the runner is built:
 
+* batch norms that follow a convolution folded into it, in fp32, before anything is cast
+  (``engines.liveportrait.blocks.fold_batch_norms``: one pass over the activations fewer per block);
 * weights cast to bf16 and stored channels-last (``channels_last`` for 4-D, ``channels_last_3d`` for 5-D
   convolution weights): oneDNN then runs the AMX kernels on them without a per-call reorder or cast;
 * each reduced part ("island") takes its tensor inputs cast to bf16 in the same layout and hands fp32 back,
@@ -27,6 +29,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from engines.liveportrait.blocks import fold_batch_norms
 
 BF16_ISLANDS: dict[str, tuple[str, ...]] = {
     "warping": (
@@ -112,7 +116,7 @@ class ReducedIsland(nn.Module):
     def __init__(self, module: nn.Module, dtype: torch.dtype, compile: bool = False, reduced_output: bool = False):
         super().__init__()
         self.output_dtype = dtype if reduced_output else torch.float32
-        self.inner = pad_ragged_convs(module.to(dtype))
+        self.inner = pad_ragged_convs(fold_batch_norms(module).to(dtype))
         for parameter in self.inner.parameters():
             parameter.data = channels_last(parameter.data)
         self.dtype = dtype

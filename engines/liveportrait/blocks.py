@@ -144,3 +144,25 @@ def coordinate_grid(depth: int, height: int, width: int, like: torch.Tensor) -> 
 
     z, y, x = torch.meshgrid(axis(depth), axis(height), axis(width), indexing="ij")
     return torch.stack([x, y, z], dim=-1)
+
+
+# Blocks whose forward applies ``norm`` (an eval-mode BatchNorm) directly to ``conv``'s output.
+CONV_THEN_NORM = (SameBlock2d, DownBlock2d, DownBlock3d, UpBlock3d, HourglassDecoder)
+
+
+@torch.no_grad()
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """In place: in every conv-then-norm block below ``module``, the eval-mode BatchNorm folded into the
+    convolution's weight and bias (the same affine map, one pass over the activations fewer) and replaced by
+    an identity. ResBlock3d normalises *before* its convolutions and is left alone."""
+    for block in module.modules():
+        if not isinstance(block, CONV_THEN_NORM) or isinstance(block.norm, nn.Identity):
+            continue
+        conv, norm = block.conv, block.norm
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        shape = (-1,) + (1,) * (conv.weight.dim() - 1)
+        conv.weight.copy_(conv.weight * scale.view(shape))
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
+        conv.bias = nn.Parameter((bias - norm.running_mean) * scale + norm.bias, requires_grad=False)
+        block.norm = nn.Identity()
+    return module

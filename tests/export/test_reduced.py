@@ -136,3 +136,27 @@ def test_bf16_instance_norm_keeps_channels_last_and_matches(batch):
     out = instance_norm(x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
     assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out.float(), expected, atol=0.05, rtol=0.05)
+
+
+def test_folding_batch_norms_keeps_the_function():
+    """Conv-then-norm blocks lose their BatchNorm into the convolution; pre-activation blocks keep theirs."""
+    from engines.liveportrait.blocks import DownBlock3d, ResBlock3d, SameBlock2d, fold_batch_norms
+
+    torch.manual_seed(0)
+    blocks = [SameBlock2d(3, 8, leaky=True), DownBlock3d(4, 6), ResBlock3d(4)]
+    inputs = [torch.rand(1, 3, 8, 8), torch.rand(1, 4, 3, 8, 8), torch.rand(1, 4, 3, 8, 8)]
+    for block in blocks:
+        for norm in [m for m in block.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]:
+            norm.running_mean.uniform_(-1, 1)
+            norm.running_var.uniform_(0.5, 2)
+            norm.weight.data.uniform_(0.5, 2)
+            norm.bias.data.uniform_(-1, 1)
+        block.eval()
+    with torch.no_grad():
+        expected = [block(x) for block, x in zip(blocks, inputs)]
+        for block in blocks:
+            fold_batch_norms(block)
+        assert isinstance(blocks[0].norm, nn.Identity) and isinstance(blocks[1].norm, nn.Identity)
+        assert isinstance(blocks[2].norm1, nn.BatchNorm3d)  # normalises before its conv: not foldable
+        for block, x, want in zip(blocks, inputs, expected):
+            torch.testing.assert_close(block(x), want, atol=1e-5, rtol=1e-5)
