@@ -34,7 +34,7 @@ from export.precision import (
     plan_precision,
     read_cpu_features,
 )
-from export.reduced import islands_for, reduce_module, reduced_outputs_for
+from export.reduced import depth_folded_for, islands_for, reduce_module, reduced_outputs_for
 from export.runners import OnnxRuntimeRunner, Runner, TorchRunner
 from export.static_graph import StaticGraphRunner
 
@@ -222,7 +222,7 @@ def torch_runners(weights: Path, choice: RuntimeChoice) -> dict[str, Runner]:
         module, reduced = graph_module(spec, networks), name in choice.reduced
         if reduced and choice.device == "cpu":
             module = reduce_module(module, islands_for(name), dtype, compile=choice.compile,
-                                   reduced_outputs=reduced_outputs_for(name))
+                                   reduced_outputs=reduced_outputs_for(name), depth_folded=depth_folded_for(name))
         planar = all(len(shape) == 4 for shape in spec.inputs.values())
         runner = TorchRunner(module, spec.inputs, spec.outputs, device=choice.device,
                              autocast=dtype if reduced and choice.device == "cuda" else None,

@@ -42,6 +42,9 @@ BF16_ISLANDS: dict[str, tuple[str, ...]] = {
 # Islands whose output is read only by other islands hand it on in bf16 (no cast to fp32 and back): W's
 # hourglass output (142 x 16 x 64 x 64) feeds only the mask and occlusion convolutions.
 BF16_OUTPUTS: dict[str, tuple[str, ...]] = {"warping": ("net.dense_motion_network.hourglass",)}
+# Islands that are a 2-D convolution over a volume's channels x depth flattened, run on the volume itself
+# (DepthFoldedConv), with that depth.
+DEPTH_FOLDED: dict[str, dict[str, int]] = {"warping": {"net.dense_motion_network.occlusion": 16}}
 WHOLE = ("",)
 
 
@@ -110,12 +113,35 @@ def pad_ragged_convs(module: nn.Module) -> nn.Module:
     return module
 
 
+class DepthFoldedConv(nn.Module):
+    """A Conv2d over a volume with its channels and depth flattened ((B, C*D, H, W), channel c*D + d), run
+    as a Conv3d over the volume (B, C, D, H, W) whose kernel spans the whole depth: the same sums, without
+    the flattening copy of the volume. W's occlusion convolution (2272 -> 1 channels, 7x7) in bf16 at
+    1 thread: 136 ms flattened, 29 ms folded (142 -> 144 and 1 -> 16 channels padded)."""
+
+    takes_volume = True
+
+    def __init__(self, conv: nn.Conv2d, depth: int):
+        super().__init__()
+        out_channels, flat_channels, *kernel = conv.weight.shape
+        self.conv = nn.Conv3d(flat_channels // depth, out_channels, (depth, *kernel), padding=(0, *conv.padding),
+                              bias=conv.bias is not None)  # fmt: skip
+        with torch.no_grad():
+            self.conv.weight.copy_(conv.weight.reshape(self.conv.weight.shape))
+            if conv.bias is not None:
+                self.conv.bias.copy_(conv.bias)
+
+    def forward(self, volume: torch.Tensor) -> torch.Tensor:
+        return self.conv(volume)[:, :, 0]
+
+
 class ReducedIsland(nn.Module):
     """A submodule whose weights are stored in ``dtype`` (channels-last), called with fp32 in and out."""
 
     def __init__(self, module: nn.Module, dtype: torch.dtype, compile: bool = False, reduced_output: bool = False):
         super().__init__()
         self.output_dtype = dtype if reduced_output else torch.float32
+        self.takes_volume = getattr(module, "takes_volume", False)
         self.inner = pad_ragged_convs(fold_batch_norms(module).to(dtype))
         for parameter in self.inner.parameters():
             parameter.data = channels_last(parameter.data)
@@ -129,17 +155,23 @@ class ReducedIsland(nn.Module):
 
 
 def reduce_module(module: nn.Module, islands: tuple[str, ...], dtype: torch.dtype = torch.bfloat16,
-                  compile: bool = False, reduced_outputs: tuple[str, ...] = ()) -> nn.Module:  # fmt: skip
+                  compile: bool = False, reduced_outputs: tuple[str, ...] = (),
+                  depth_folded: dict[str, int] | None = None) -> nn.Module:  # fmt: skip
     """``module`` with each submodule path in ``islands`` ("" = the whole module) replaced by a
     :class:`ReducedIsland`, in place (the fp32 weights are not kept: no second copy in memory). Islands in
-    ``reduced_outputs`` return ``dtype`` (their readers must be islands too)."""
+    ``reduced_outputs`` return ``dtype`` (their readers must be islands too); those in ``depth_folded``
+    (path -> depth) become a :class:`DepthFoldedConv` first."""
+    depth_folded = depth_folded or {}
     reduced = module
     if islands == WHOLE:
         return ReducedIsland(reduced, dtype, compile).eval()
     for path in islands:
         parent_path, _, leaf = path.rpartition(".")
         parent = reduced.get_submodule(parent_path)
-        setattr(parent, leaf, ReducedIsland(getattr(parent, leaf), dtype, compile, path in reduced_outputs))
+        child = getattr(parent, leaf)
+        if path in depth_folded:
+            child = DepthFoldedConv(child, depth_folded[path])
+        setattr(parent, leaf, ReducedIsland(child, dtype, compile, path in reduced_outputs))
     return reduced.eval()
 
 
@@ -149,3 +181,7 @@ def islands_for(graph: str) -> tuple[str, ...]:
 
 def reduced_outputs_for(graph: str) -> tuple[str, ...]:
     return BF16_OUTPUTS.get(graph, ())
+
+
+def depth_folded_for(graph: str) -> dict[str, int]:
+    return DEPTH_FOLDED.get(graph, {})

@@ -83,10 +83,16 @@ class DenseMotionNetwork(nn.Module):
         prediction = self.hourglass(hourglass_in)  # (B, 142, D, H, W)
         mask = F.softmax(self.mask(prediction), dim=1)  # (B, K+1, D, H, W)
         deformation = (sparse * mask[..., None]).sum(dim=1)  # (B, D, H, W, 3)
-        occlusion = torch.sigmoid(
-            self.occlusion(prediction.reshape(batch, -1, height, width))
-        )  # (B, 1, H, W)
+        occlusion = torch.sigmoid(self.occlusion_logits(prediction))  # (B, 1, H, W)
         return deformation, occlusion
+
+    def occlusion_logits(self, prediction: torch.Tensor) -> torch.Tensor:
+        """(B, C, D, H, W) -> (B, 1, H, W): the 2-D occlusion convolution over channels x depth flattened. A
+        replacement that says it ``takes_volume`` (the CPU bf16 path, export.reduced.DepthFoldedConv) gets
+        the volume itself, without the flattening copy."""
+        if getattr(self.occlusion, "takes_volume", False):
+            return self.occlusion(prediction)
+        return self.occlusion(prediction.flatten(1, 2))
 
 
 class WarpingNetwork(nn.Module):

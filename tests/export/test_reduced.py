@@ -160,3 +160,15 @@ def test_folding_batch_norms_keeps_the_function():
         assert isinstance(blocks[2].norm1, nn.BatchNorm3d)  # normalises before its conv: not foldable
         for block, x, want in zip(blocks, inputs, expected):
             torch.testing.assert_close(block(x), want, atol=1e-5, rtol=1e-5)
+
+
+def test_depth_folded_conv_is_the_flattened_2d_convolution():
+    """W's occlusion convolution: a Conv2d over (B, C*D, H, W) equals a full-depth Conv3d over the volume."""
+    from export.reduced import DepthFoldedConv
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(5 * 4, 2, 3, padding=1).eval()
+    volume = torch.rand(1, 5, 4, 6, 7)
+    folded = DepthFoldedConv(conv, depth=4)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(volume), conv(volume.flatten(1, 2)), atol=1e-5, rtol=1e-5)
