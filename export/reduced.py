@@ -6,7 +6,8 @@ while G stored in bf16 ran about 3x faster than fp32 at the same PSNR. So the re
 are converted once, when the runner is built:
 
 * batch norms that follow a convolution folded into it, in fp32, before anything is cast
-  (``engines.liveportrait.blocks.fold_batch_norms``: one pass over the activations fewer per block);
+  (``engines.liveportrait.blocks.fold_batch_norms``: one pass over the activations fewer per block), and
+  SPADE's ``1 + gamma`` into its gamma convolution's bias (``generator.fold_spade_offsets``);
 * weights cast to bf16 and stored channels-last (``channels_last`` for 4-D, ``channels_last_3d`` for 5-D
   convolution weights): oneDNN then runs the AMX kernels on them without a per-call reorder or cast;
 * each reduced part ("island") takes its tensor inputs cast to bf16 in the same layout and hands fp32 back,
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engines.liveportrait.blocks import fold_batch_norms
+from engines.liveportrait.generator import fold_spade_offsets
 
 BF16_ISLANDS: dict[str, tuple[str, ...]] = {
     "warping": (
@@ -142,7 +144,7 @@ class ReducedIsland(nn.Module):
         super().__init__()
         self.output_dtype = dtype if reduced_output else torch.float32
         self.takes_volume = getattr(module, "takes_volume", False)
-        self.inner = pad_ragged_convs(fold_batch_norms(module).to(dtype))
+        self.inner = pad_ragged_convs(fold_spade_offsets(fold_batch_norms(module)).to(dtype))
         for parameter in self.inner.parameters():
             parameter.data = channels_last(parameter.data)
         self.dtype = dtype

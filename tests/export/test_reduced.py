@@ -172,3 +172,17 @@ def test_depth_folded_conv_is_the_flattened_2d_convolution():
     folded = DepthFoldedConv(conv, depth=4)
     with torch.no_grad():
         torch.testing.assert_close(folded(volume), conv(volume.flatten(1, 2)), atol=1e-5, rtol=1e-5)
+
+
+def test_folding_spade_offsets_keeps_the_function():
+    from engines.liveportrait.generator import SPADE, fold_spade_offsets
+
+    torch.manual_seed(0)
+    spade = SPADE(8, 4, hidden=6).eval()
+    x, segmap = torch.rand(1, 8, 5, 5), torch.rand(1, 4, 5, 5)
+    with torch.no_grad():
+        expected = spade(x, segmap)
+        fold_spade_offsets(nn.Sequential(spade))
+        fold_spade_offsets(spade)  # twice: still folded once
+        assert spade.gamma_includes_one
+        torch.testing.assert_close(spade(x, segmap), expected, atol=1e-5, rtol=1e-5)
