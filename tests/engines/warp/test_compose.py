@@ -1,0 +1,27 @@
+"""The body layer's neck takes the head layer's non-rigid motion where it meets the head (no seam)."""
+
+import numpy as np
+
+from engines.warp.compose import apply_affine, follow_head_detail
+
+
+def _grid(box):
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    return np.dstack([xs, ys])
+
+
+def test_the_neck_moves_like_the_head_where_its_share_is_whole():
+    inverse = np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 2.0]], np.float32)  # the head's rigid backward motion
+    head_box, body_box = (0, 0, 40, 40), (0, 20, 40, 60)
+    head = apply_affine(inverse, _grid(head_box))
+    head[..., 0] += np.linspace(0, 5, 40)[None, :]  # a non-rigid part (the jaw moving sideways)
+    body = apply_affine(inverse, _grid(body_box))  # the neck's rigid part, as neck_map gives it at share 1
+    share = np.zeros((80, 80), np.float32)
+    share[:35] = 1.0  # the neck's top follows the head wholly; below row 35 the body keeps still
+    before = body.copy()
+    follow_head_detail(body, body_box, share, head, head_box, inverse)
+    # Rows 20..31 (inside both boxes; their source rows 22..33 have share 1): exactly the head's map.
+    np.testing.assert_allclose(body[:12], head[20:32], atol=1e-4)
+    # Below the head box the body map is untouched.
+    assert np.array_equal(body[20:], before[20:])
