@@ -46,7 +46,7 @@ def _speaking_clip(width: np.ndarray, frame_times: np.ndarray) -> SimpleNamespac
 def test_width_r_sees_the_vowel_shape_and_not_the_opening():
     rng = np.random.default_rng(2)
     frame_times = np.arange(0, 20, 0.04)
-    smooth = lambda x: np.convolve(x, np.ones(5) / 5, mode="same")  # noqa: E731
+    smooth = lambda x: np.convolve(x, np.ones(5) / 5, mode="same")
     opening = 0.3 + 0.1 * smooth(rng.standard_normal(len(frame_times)))
     spread = smooth(rng.standard_normal(len(frame_times)))  # eee - woo the track predicts
     values = np.column_stack([opening, np.zeros_like(opening), spread.clip(0), (-spread).clip(0)])
@@ -57,5 +57,7 @@ def test_width_r_sees_the_vowel_shape_and_not_the_opening():
     # a width that only follows the opening: a prediction of spread that tracks the opening scores nothing
     follows_opening = np.column_stack([opening, np.zeros_like(opening), opening, np.zeros_like(opening)])
     width = 1.2 - 0.8 * opening + 0.01 * rng.standard_normal(len(frame_times))
-    r = width_correlation(_speaking_clip(width, frame_times), MouthTrack(frame_times, follows_opening), opening)
+    r = width_correlation(
+        _speaking_clip(width, frame_times), MouthTrack(frame_times, follows_opening), opening
+    )
     assert abs(r) < 0.2
