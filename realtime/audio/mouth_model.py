@@ -9,8 +9,8 @@ Per 10 ms hop of 16 kHz audio (features from :mod:`realtime.audio.features`):
    clicks and background noise between phrases leave it closed. Offline the hold reaches both ways.
 3. **Visemes**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation), scored
    against the A / I / U / E / O / silence templates (:class:`~realtime.audio.visemes.VoiceTemplates`),
-   smoothed. The opening is loudness x gate x the weighted openness of the visemes (silence: 0); the shape
-   (aaa / eee / woo) is the weighted lip shape of the vowels.
+   The opening is loudness x gate x the weighted openness of each hop's visemes (silence: 0); the shape
+   (aaa / eee / woo) is the lip shape of the visemes smoothed over about a vowel's length (``shape_s``).
 4. **Smoothing and timing**: live, one-pole attack/release like a jaw (causal; its delay is measured by
    ``bench.lipsync``). Offline (:func:`analyse`), zero-phase smoothing and a look-ahead of ``lead_s``:
    real mouths move 100-300 ms before the sound they make.
@@ -43,7 +43,7 @@ class MouthConfig:
     offline_levels: tuple[float, float] = (3.0, 97.0)  # percentiles taken as floor and peak offline
     vad_hold_s: float = 0.2
     cmn_seconds: float = 3.0  # live: time constant of the running MFCC mean
-    shape_s: float = 0.05  # smoothing of the viseme weights
+    shape_s: float = 0.1  # smoothing of the lip shape (a vowel lasts ~100 ms; hop-to-hop scores flicker)
     attack_s: float = 0.015  # live opening time constant
     release_s: float = 0.05  # live closing time constant
     offline_smooth_s: float = 0.05  # offline: sigma of the zero-phase smoothing
@@ -224,10 +224,11 @@ def analyse(
     # 3. visemes on MFCCs less the mean over the voiced hops
     voiced = features.mfcc[features.voiced] if features.voiced.any() else features.mfcc
     weights = templates.weights(features.mfcc - voiced.mean(axis=0))  # (T, 6)
-    weights = _gaussian_smooth(weights, config.shape_s / hop_s)
     target = level * (weights @ templates.openness) * free
     # 4. zero-phase smoothing; the states move ``lead_s`` earlier than the sound they come from
     opening = _gaussian_smooth(target, config.offline_smooth_s / hop_s)
-    values = np.column_stack([opening, _lip_shape(weights)]).astype(np.float32)
+    # the lip shape from the weights smoothed over a vowel's length, as live (hop-to-hop scores flicker)
+    shape = _lip_shape(_gaussian_smooth(weights, config.shape_s / hop_s))
+    values = np.column_stack([opening, shape]).astype(np.float32)
     centres = (np.arange(count) + 1) * hop_s - 0.016  # the middle of each hop's 32 ms loudness window
     return MouthTrack(times=centres - config.lead_s, values=values)
