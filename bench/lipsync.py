@@ -23,9 +23,9 @@ For every video with a sound track under ``--data`` (``--only``: name prefixes),
 - **latency** of the live path: the audio block, the model's step response to a vowel onset (time to half
   the final opening), the processing per block, and, with a microphone, PortAudio's input latency.
 
-Templates: each clip is scored with voice templates derived from the *other* clips (leave-one-clip-out,
-:mod:`bench.voice_templates`), so no clip is scored with templates fitted on itself; ``--shipped`` uses the
-package's templates instead. Prints a table and writes JSON; asserts nothing.
+Templates: each clip is scored with voice templates (vowel templates and opening codebook) derived from the
+*other* clips (leave-one-clip-out, :mod:`bench.voice_templates`), so no clip is scored with templates fitted
+on itself; ``--shipped`` uses the package's templates instead. Prints a table and writes JSON; asserts nothing.
 """
 
 from __future__ import annotations
