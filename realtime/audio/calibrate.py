@@ -4,8 +4,9 @@
 Each take: a prompt, ``settle_s`` to start the sound (dropped), then ``take_s`` recorded. The MFCCs of the
 voiced hops of the five vowel takes, less their common mean, give the vowel templates; the silence take's
 hops give the silence template. The opening codebook comes from the default templates (five vowel takes
-say little about how far their owner's jaw drops in running speech). Audio comes through the :class:`AudioSource` interface:
-a microphone, or a recording of the takes in the prompt order (``--from-file``).
+say little about how far their owner's jaw drops in running speech). Audio comes through the
+:class:`AudioSource` interface: a microphone, or a recording of the takes in the prompt order
+(``--from-file``).
 """
 
 from __future__ import annotations

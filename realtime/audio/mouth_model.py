@@ -8,10 +8,11 @@ Per 10 ms hop of 16 kHz audio (features from :mod:`realtime.audio.features`):
 2. **Pauses**: the mouth may open only within ``vad_hold_s`` of a hop webrtcvad calls voiced, so breath,
    clicks and background noise between phrases leave it closed. Offline the hold reaches both ways.
 3. **Timbre**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation). The
-   opening is loudness x gate x the openness the opening codebook (:mod:`realtime.audio.opening`, learned
-   from talking faces) gives this hop's timbre; the shape (aaa / eee / woo) is the lip shape of the
-   A / I / U / E / O / silence templates (:class:`~realtime.audio.visemes.VoiceTemplates`) the MFCCs score
-   against, smoothed over about a vowel's length (``shape_s``).
+   opening is loudness x gate x (1 - ``timbre_share`` + ``timbre_share`` x the openness that the opening
+   codebook, :mod:`realtime.audio.opening`, learned from talking faces, gives this hop's timbre); the shape
+   (aaa / eee / woo) is the lip shape of the A / I / U / E / O / silence templates
+   (:class:`~realtime.audio.visemes.VoiceTemplates`) the MFCCs score against, smoothed over about a
+   vowel's length (``shape_s``).
 4. **Smoothing and timing**: live, one-pole attack/release like a jaw (causal; its delay is measured by
    ``bench.lipsync``). Offline (:func:`analyse`), zero-phase smoothing and a look-ahead of ``lead_s``:
    real mouths move 100-300 ms before the sound they make.
