@@ -41,6 +41,7 @@ from engines.warp.compose import (
 from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
+from engines.warp.lips import close_lips
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -195,6 +196,8 @@ class WarpEngine:
         # 1. Target landmarks in image px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
+        lips = target.copy()  # the lip closer may shut the lips completely (only never crossed)
+        _tidy_inner_lips(lips, state.down, 0.0)
         _tidy_inner_lips(target, state.down, state.lip_gap)
         head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
         drawn = target.copy()  # where the eyes are drawn; the warp keeps a closed portrait eye shut
@@ -231,10 +234,12 @@ class WarpEngine:
         head_box = moved_box(hair, state.head_box, 0.1 * state.face_size, (width, height))
         state.last_map = head_map(displacement, spacing, origin, inverse, head_box)
         state.last_box = head_box
-        warped = warp_layer(state.layers.head, state.last_map)
-        # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
+        lips[:, :2] -= head_box[:2]
+        close_lips(state.last_map, lips, state.source_points)  # lips closing further than the grid can
         local = target.copy()
         local[:, :2] -= head_box[:2]
+        warped = warp_layer(state.layers.head, state.last_map)
+        # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
         colour = warped[0]
         drawn[:, :2] -= head_box[:2]
         target_openings = eye_openings(drawn)
