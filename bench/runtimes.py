@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engines.openmp import prefer_passive_waiting
+
+prefer_passive_waiting()  # before torch loads OpenMP (what the livepuppet command does too)
 import numpy as np
 import torch
 

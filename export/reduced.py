@@ -70,7 +70,9 @@ def cast_floats(value: Any, dtype: torch.dtype, layout: bool = False) -> Any:
     if isinstance(value, tuple):
         return tuple(cast_floats(v, dtype, layout) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: cast_floats(getattr(value, f.name), dtype, layout) for f in dataclasses.fields(value)}
+        fields = {
+            f.name: cast_floats(getattr(value, f.name), dtype, layout) for f in dataclasses.fields(value)
+        }
         return dataclasses.replace(value, **fields)
     return value
 
@@ -108,7 +110,12 @@ def pad_ragged_convs(module: nn.Module) -> nn.Module:
     replaced by a :class:`ChannelPaddedConv` (in place below it; ``module`` itself may be one: an island
     that is a single convolution, as W's mask, comes back padded)."""
     ragged = isinstance(module, (nn.Conv2d, nn.Conv3d)) and module.in_channels % AMX_CHANNELS
-    if ragged and module.groups == 1 and module.padding_mode == "zeros" and not isinstance(module.padding, str):
+    if (
+        ragged
+        and module.groups == 1
+        and module.padding_mode == "zeros"
+        and not isinstance(module.padding, str)
+    ):
         return ChannelPaddedConv(module)
     for name, child in list(module.named_children()):
         setattr(module, name, pad_ragged_convs(child))
@@ -140,7 +147,9 @@ class DepthFoldedConv(nn.Module):
 class ReducedIsland(nn.Module):
     """A submodule whose weights are stored in ``dtype`` (channels-last), called with fp32 in and out."""
 
-    def __init__(self, module: nn.Module, dtype: torch.dtype, compile: bool = False, reduced_output: bool = False):
+    def __init__(
+        self, module: nn.Module, dtype: torch.dtype, compile: bool = False, reduced_output: bool = False
+    ):
         super().__init__()
         self.output_dtype = dtype if reduced_output else torch.float32
         self.takes_volume = getattr(module, "takes_volume", False)
@@ -150,7 +159,9 @@ class ReducedIsland(nn.Module):
         self.dtype = dtype
         # inductor with freezing: weights folded in as constants and reordered once into oneDNN's blocked
         # layout (true prepacking), elementwise chains fused into C++ loops. Compiled on the first call.
-        self.run = torch.compile(self.inner, dynamic=False, options={"freezing": True}) if compile else self.inner
+        self.run = (
+            torch.compile(self.inner, dynamic=False, options={"freezing": True}) if compile else self.inner
+        )
 
     def forward(self, *args):
         return cast_floats(self.run(*cast_floats(args, self.dtype, layout=True)), self.output_dtype)

@@ -109,6 +109,9 @@ def _stopped_line(exc: KeyboardInterrupt) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: this process's) and return its exit code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
+    from engines.openmp import prefer_passive_waiting
+
+    prefer_passive_waiting()  # before anything imports torch
     log_filter = None
     if not ({"-v", "--verbose"} & set(arguments)):
         from realtime.native_logs import filter_native_stderr

@@ -42,18 +42,23 @@ def _openmp_team_runner() -> Callable[[bool], None] | None:
                 parallel = ctypes.CDLL(str(path)).GOMP_parallel  # CDLL releases the GIL during the call
             except (OSError, AttributeError):
                 continue
-            body_type = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-            parallel.argtypes = [body_type, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
-            parallel.restype = None
-            wanted = {"on": False}
-            body = body_type(lambda _: torch.set_flush_denormal(wanted["on"]))
-
-            def run(on: bool, body=body, wanted=wanted, parallel=parallel) -> None:
-                wanted["on"] = on
-                parallel(body, None, 0, 0)  # 0 threads: the team size torch's own parallel loops get here
-
-            return run
+            return _team_runner(parallel)
     return None
+
+
+def _team_runner(parallel) -> Callable[[bool], None]:
+    """``GOMP_parallel(body, data, threads, flags)`` running ``torch.set_flush_denormal`` on each thread."""
+    body_type = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+    parallel.argtypes = [body_type, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    parallel.restype = None
+    wanted = {"on": False}
+    body = body_type(lambda _: torch.set_flush_denormal(wanted["on"]))
+
+    def run(on: bool) -> None:
+        wanted["on"] = on
+        parallel(body, None, 0, 0)  # 0 threads: the team size torch's own parallel loops get here
+
+    return run
 
 
 def set_flush_denormal_all_threads(on: bool) -> bool:

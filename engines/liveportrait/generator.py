@@ -31,7 +31,9 @@ class SPADE(nn.Module):
             segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
         hidden = self.mlp_shared(segmap)
         scale = self.mlp_gamma(hidden)
-        return torch.addcmul(self.mlp_beta(hidden), normalized, scale if self.gamma_includes_one else 1 + scale)
+        return torch.addcmul(
+            self.mlp_beta(hidden), normalized, scale if self.gamma_includes_one else 1 + scale
+        )
 
 
 def instance_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
