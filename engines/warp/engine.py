@@ -53,6 +53,8 @@ CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
     FACE_OVAL, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_IRIS, LEFT_IRIS, RIGHT_BROW, LEFT_BROW, LIPS,
     NOSE, CHEEKS, FOREHEAD, JAW,
 ]).tolist())))  # fmt: skip
+CLOSED_LIP_LINE = 0.03  # closed lips still show a dark line this share of the mouth's width (and the
+#                        lip closer's squeeze stays a smooth map, free of folds)
 MESH_POINTS = 468  # the face mesh without the irises
 CONTROL_CLEARANCE = 0.3  # mesh points nearer than this many eye widths to an eye or the inner lips: no controls
 RING_FOLLOW_STEPS = 14  # shares tried (ring_follow .. 1, 0.05 apart) when the base motion would fold
@@ -200,8 +202,8 @@ class WarpEngine:
         # 1. Target landmarks in image px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
-        lips = target.copy()  # the lip closer may shut the lips completely (only never crossed)
-        _tidy_inner_lips(lips, state.down, 0.0)
+        lips = target.copy()  # the lip closer may shut the lips down to the line closed lips show
+        _tidy_inner_lips(lips, state.down, CLOSED_LIP_LINE * float(np.linalg.norm(target[61, :2] - target[291, :2])))
         _tidy_inner_lips(target, state.down, state.lip_gap)
         head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
         drawn = target.copy()  # where the eyes are drawn; the warp keeps a closed portrait eye shut

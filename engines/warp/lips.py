@@ -21,6 +21,7 @@ OUTER_UPPER = np.array([61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291])
 OUTER_LOWER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291])
 MARGIN = 0.5  # rows beyond the outer lips (share of the lip's thickness) through which the change fades
 FULL_CLOSING = 1.0  # px of closing at which a column takes the whole correction (less: in proportion)
+SMOOTHING = 0.06  # Gaussian smoothing of the correction across columns, in mouth widths
 
 
 def close_lips(backward: np.ndarray, target: np.ndarray, source: np.ndarray) -> bool:
@@ -52,9 +53,14 @@ def close_lips(backward: np.ndarray, target: np.ndarray, source: np.ndarray) -> 
     weight = np.where(valid, np.clip(closing / FULL_CLOSING, 0.0, 1.0), 0.0).astype(np.float32)
     if not weight.any():
         return False
-    # Output knots (top, upper, lower, bottom) take the map's rows (top, reached upper, reached lower, bottom).
-    to_upper = upper + weight * (reached_upper - upper)
-    to_lower = lower + weight * (reached_lower - lower)
+    # Output knots (top, upper, lower, bottom) take the map's rows (top, reached upper, reached lower,
+    # bottom). The shifts are smoothed across columns: a correction that jumps from one column to the next
+    # would fold the map there.
+    sigma = max(SMOOTHING * len(columns), 1.0)
+    shift_upper = _smooth(weight * (reached_upper - upper), sigma)
+    shift_lower = _smooth(weight * (reached_lower - lower), sigma)
+    to_upper = np.clip(upper + shift_upper, top + 0.5, bottom - 0.5)
+    to_lower = np.clip(lower + shift_lower, to_upper, bottom - 0.5)
     rows = np.arange(y0, y1 + 1, dtype=np.float32)[:, None]  # (rows, 1)
     sampled = np.where(
         rows < upper,
@@ -83,3 +89,10 @@ def _crossing(band: np.ndarray, lip: np.ndarray) -> np.ndarray:
     a, b = below[before, cols], below[after, cols]
     fraction = np.where(b - a > 1e-6, -a / np.maximum(b - a, 1e-6), 0.0)
     return (before + np.clip(fraction, 0.0, 1.0)).astype(np.float32)
+
+
+def _smooth(values: np.ndarray, sigma: float) -> np.ndarray:
+    """``values`` (n,) smoothed by a Gaussian of ``sigma`` samples (zero beyond the ends: the corners)."""
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return (np.convolve(values, kernel / kernel.sum(), mode="same")).astype(np.float32)
