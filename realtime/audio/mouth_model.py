@@ -31,7 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from realtime.audio.features import HOP, SAMPLE_RATE, FrontEndConfig, HopFeatures, SpeechFrontEnd, features_of
-from realtime.audio.pause_level import DIGITAL_SILENCE_DB, PauseLevel, PauseLevelConfig, pause_level_of
+from realtime.audio.pause_level import (
+    DIGITAL_SILENCE_DB,
+    PauseLevel,
+    PauseLevelConfig,
+    pause_level_of,
+    within,
+)
 from realtime.audio.visemes import SHAPES, VISEMES, VoiceTemplates
 
 __all__ = ["SAMPLE_RATE", "MouthConfig", "MouthModel", "MouthState", "MouthTrack", "analyse"]
@@ -204,14 +210,6 @@ def _gaussian_smooth(values: np.ndarray, sigma_hops: float) -> np.ndarray:
     return gaussian_filter1d(values, sigma_hops, axis=0, mode="nearest")
 
 
-def _dilate(mask: np.ndarray, hops: int) -> np.ndarray:
-    """True within ``hops`` of a True, both ways."""
-    if hops <= 0 or not mask.any():
-        return mask
-    kernel = np.ones(2 * hops + 1)
-    return np.convolve(mask.astype(float), kernel, mode="same") > 0
-
-
 def analyse(
     samples: np.ndarray,
     config: MouthConfig = MouthConfig(),
@@ -241,7 +239,7 @@ def analyse(
     pause_db = pause_level_of(loudness, features.voiced, config.pauses) if config.pauses is not None else None
     level = _gate_level(loudness, levels[:, 0], levels[:, 1], config, pause_db)
     # 2. pauses: the hold reaches both ways
-    free = _dilate(features.voiced, round(config.vad_hold_s / hop_s))
+    free = within(features.voiced, round(config.vad_hold_s / hop_s))
     # 3. opening and visemes from the MFCCs less the mean over the voiced hops
     voiced = features.mfcc[features.voiced] if features.voiced.any() else features.mfcc
     timbre = features.mfcc - voiced.mean(axis=0)

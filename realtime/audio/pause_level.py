@@ -37,15 +37,16 @@ def _hops(seconds: float) -> int:
     return max(1, round(seconds * SAMPLE_RATE / HOP))
 
 
-def _away_from_voice(voiced: np.ndarray, hops: int) -> np.ndarray:
-    """True where no voiced hop lies within ``hops``, either way."""
-    near = np.convolve(voiced.astype(float), np.ones(2 * hops + 1), mode="same") > 0
-    return ~near
+def within(mask: np.ndarray, hops: int) -> np.ndarray:
+    """True within ``hops`` of a True, both ways."""
+    if hops <= 0 or not mask.any():
+        return mask
+    return np.convolve(mask.astype(float), np.ones(2 * hops + 1), mode="same") > 0
 
 
 def pause_level_of(loudness_db: np.ndarray, voiced: np.ndarray, config: PauseLevelConfig) -> float | None:
     """The pause level (dB) of a whole recording's hops, or None with too little pause."""
-    pause = _away_from_voice(np.asarray(voiced, bool), _hops(config.away_s))
+    pause = ~within(np.asarray(voiced, bool), _hops(config.away_s))
     pause &= np.asarray(loudness_db) > DIGITAL_SILENCE_DB
     if pause.sum() < _hops(config.min_s):
         return None
