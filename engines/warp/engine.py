@@ -36,8 +36,8 @@ from engines.landmarks import (
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import (
-    apply_affine, blend_over, follow_head_detail, head_map, moved_box, neck_map, partial_similarity, smoothstep,
-    union, warp_layer,
+    apply_affine, blend_over, follow_head_detail, head_map, moved_box, neck_map, partial_similarity, seam_weight,
+    smoothstep, union, warp_layer,
 )
 from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
@@ -53,6 +53,7 @@ CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
     FACE_OVAL, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_IRIS, LEFT_IRIS, RIGHT_BROW, LEFT_BROW, LIPS,
     NOSE, CHEEKS, FOREHEAD, JAW,
 ]).tolist())))  # fmt: skip
+NECK_SEAM = 0.25  # face sizes below the head layer over which the neck's share of the head's non-rigid motion fades
 CLOSED_LIP_LINE = 0.03  # closed lips still show a dark line this share of the mouth's width (and the
 #                        lip closer's squeeze stays a smooth map, free of folds)
 MESH_POINTS = 468  # the face mesh without the irises
@@ -114,6 +115,7 @@ class WarpState(SourceState):
     closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
     body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
+    seam: np.ndarray | None = None  # (H, W) where the neck takes the head's non-rigid motion (compose.seam_weight)
 
 
 class WarpEngine:
@@ -184,6 +186,7 @@ class WarpEngine:
         )
         return WarpState(
             image=image, face=face, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
+            seam=seam_weight(layers.head[1], layers.neck, NECK_SEAM * face_size),
             neck_box=layers.neck_box(),
             controls=controls, source_controls=source_controls, source_points=points.copy(), ring=ring,
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
@@ -274,7 +277,7 @@ class WarpEngine:
         np.copyto(frame, state.layers.static)
         neck_box = union(state.neck_box, moved_box(hair, state.neck_box, 2.0, (width, height)))
         body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
-        follow_head_detail(body_map, neck_box, state.layers.neck, state.last_map, head_box, inverse)
+        follow_head_detail(body_map, neck_box, state.seam, state.last_map, head_box, inverse)
         if motion.body is not None:  # upper body (engines/warp/body.py): the whole body layer moves
             state.body = state.body or BodyWarp.of_portrait(state.image)
             if state.body.active:
