@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if args.blas_threads:
-        from realtime.live.blas import limit_blas_threads
+        from engines.blas import limit_blas_threads
 
         limit_blas_threads(args.blas_threads)
     report = run(args.engine, args.size, args.frames, args.driving, body=args.body == "on")

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from engines.base import Engine, EngineOptions, Face, LivePuppetError, Motion, SourceState, create_engine
+from engines.blas import one_blas_thread
+from engines.images import fit_longest_side
 from engines.landmarks import neutral_points
 from realtime.body_motion import body_tracking_wanted
 from realtime.driver import DriverConfig, MotionDriver
-from engines.images import fit_longest_side
 from realtime.images import MAX_SIDE, load_image
 from realtime.modifiers import MotionModifier, apply_modifiers
 from realtime.outputs import VIDEO_SUFFIXES, check_output
@@ -170,7 +171,9 @@ def render_video(
             if request.max_frames:
                 total = min(total or request.max_frames, request.max_frames)
             started = time.perf_counter()
-            with VideoWriter(output, (width, height), reader.fps, audio_from=audio) as writer:
+            # One BLAS thread, as in the live loop and the batch workers: the same frames on any machine
+            # (a pool's summation order changes the warp's last bits), and no busy-waiting pool to fight.
+            with one_blas_thread(), VideoWriter(output, (width, height), reader.fps, audio_from=audio) as writer:
                 for frame in _progress(reader, total, request.progress):
                     if request.max_frames and frame.index >= request.max_frames:
                         break

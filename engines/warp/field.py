@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engines.blas import one_blas_thread
+
 
 def _kernel(squared_distance: np.ndarray) -> np.ndarray:
     """TPS radial basis U = r² log r², with U(0) = 0."""
@@ -49,11 +51,13 @@ class TpsGrid:
         system[:k, k + 1 :] = c
         system[k, :k] = 1.0
         system[k + 1 :, :k] = c.T
-        inverse = np.linalg.inv(system)[:, :k]  # weights = inverse @ displacements
         basis = np.concatenate(
             [_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g], axis=1
         )
-        self.evaluation = np.ascontiguousarray((basis @ inverse).astype(np.float32))  # (ny*nx, K)
+        with one_blas_thread():  # the same matrix on any core count (batch workers, renders: same frames)
+            inverse = np.linalg.inv(system)[:, :k]  # weights = inverse @ displacements
+            evaluation = basis @ inverse
+        self.evaluation = np.ascontiguousarray(evaluation.astype(np.float32))  # (ny*nx, K)
 
     def field(self, displacements: np.ndarray) -> np.ndarray:
         """(K, C) displacements at the controls -> (ny, nx, C) on the grid.

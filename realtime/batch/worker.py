@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engines.base import LivePuppetError
+from engines.blas import one_blas_thread
 from realtime.batch.jobs import BatchJob
 from realtime.outputs import write_text_atomic
 from realtime.rerender.job import DrivingRead, PreparedJob, prepare_job, render_segments, write_video
@@ -100,9 +101,10 @@ class BatchWorker:
         if read is None:
             read = DrivingRead(prepared, modifiers)
         try:
-            computed = render_segments(
-                prepared, [segment], self._renderer_for(job), modifiers, resume_windows=False, read=read
-            )
+            with one_blas_thread():  # as `livepuppet render` does: the same frames
+                computed = render_segments(
+                    prepared, [segment], self._renderer_for(job), modifiers, resume_windows=False, read=read
+                )
         except BaseException:
             read.close()
             raise

@@ -11,7 +11,7 @@ from pathlib import Path
 from engines.base import Engine, EngineOptions, create_engine
 from realtime.body_motion import body_tracking_wanted
 from realtime.driver import DriverConfig, MotionDriver
-from realtime.live.blas import blas_threads, limit_blas_threads
+from engines.blas import blas_threads, limit_blas_threads
 from realtime.live.capture import CameraRequest, CameraSource, VideoFileSource
 from realtime.live.controls import LiveControls
 from realtime.live.loop import LiveConfig, LiveLoop

@@ -47,7 +47,7 @@ def build_app(workspace: Workspace):
 
 def launch(config: StudioConfig, block: bool = True):
     """Build and serve the studio; returns (app, local URL). ``block`` waits until Ctrl-C."""
-    from realtime.live.blas import limit_blas_threads
+    from engines.blas import limit_blas_threads
 
     workspace = Workspace(config)
     prepare_environment(workspace)

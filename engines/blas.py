@@ -1,4 +1,5 @@
-"""Keep numpy's BLAS to one thread while the live loop runs.
+"""OpenBLAS's thread pool: kept to one thread while the live loop runs, and for work whose results must
+not depend on the machine's core count.
 
 The live loop already runs capture, tracking, rendering and the sinks on their own threads. OpenBLAS (in
 numpy's wheels) adds a pool of busy-waiting workers per process, sized to every core, that fight those
@@ -6,6 +7,11 @@ threads for the CPU: on two cores the warp engine's p95 render time measured 51.
 pool and 18 ms with one thread. The pool can only be resized through OpenBLAS's C API, found here in the
 loaded libraries (what threadpoolctl does, without the dependency). Best effort: a BLAS that is not
 OpenBLAS (macOS Accelerate, MKL) is left alone.
+
+The pool's size also changes results: blocked factorisations and products sum in a thread-dependent order
+(the warp engine's TPS matrix differed in the 9th digit between one and two threads, enough to change a
+pixel between a batch worker on one core and ``livepuppet render`` on two). Prepare-time linear algebra
+whose output must be reproducible runs inside :func:`one_blas_thread`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import glob
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +84,18 @@ def blas_threads() -> int | None:
             if getter is not None:
                 return int(getter())
     return None
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with OpenBLAS on one thread (results then do not depend on the core count), restoring
+    the pool's size after it. Not for blocks that race other threads' BLAS calls."""
+    before = blas_threads()
+    if before is None or before == 1:
+        yield
+        return
+    limit_blas_threads(1)
+    try:
+        yield
+    finally:
+        limit_blas_threads(before)
