@@ -19,7 +19,8 @@ per frame (:meth:`BodyWarp.layer_map`):
     engine's own neck map): damping it tore long hair at the head's cut, and the inversion smooths away
     the few cells it inverts, mostly at the hair's outer edge, where the layer is transparent;
  4. that blend is inverted on the grid by Newton steps (:func:`engines.warp.field.invert`, warm-started
-    from the last frame) and upsampled to a backward map (H, W, 2) float32 for the whole image.
+    from the last frame) and upsampled to a backward map (H, W, 2) float32; the engine remaps only the
+    body layer's box, widened by the farthest move.
 """
 
 from __future__ import annotations
@@ -153,10 +154,12 @@ class BodyWarp:
         return field
 
     def layer_map(
-        self, motion: BodyMotion, neck: np.ndarray | None = None, head: np.ndarray | None = None
+        self, motion: BodyMotion, neck: np.ndarray | None = None, head: np.ndarray | None = None,
+        layer_box: Box | None = None,
     ) -> tuple[Box, np.ndarray]:
-        """The body layer's backward map over the whole image: ``(box, (H, W, 2) float32)``, the map reused
-        by the next call.
+        """The body layer's backward map: ``(box, (h, w, 2) float32)``, a view of a map reused by the next
+        call. ``box`` is ``layer_box`` (where the body layer has pixels; default: the whole image) widened by
+        the farthest move, so it covers both where the body was and where it goes.
 
         ``neck`` (H, W) is the share of the head's motion ``head`` (2×3 affine, px) each body pixel takes;
         the rest takes the body's motion. Without them the map is the body's motion alone."""
@@ -168,9 +171,11 @@ class BodyWarp:
             field = field + share * (apply_affine(head, self._grid) - self._grid - field)
         backward = invert(field, self._spline.spacing, start=self._last_grid_map)
         self._last_grid_map = backward
-        box = (0, 0, width, height)
-        self.last_map = upsample(backward, self._grid, box)
-        return box, self.last_map
+        self.last_map = upsample(backward, self._grid, (0, 0, width, height))
+        x0, y0, x1, y1 = layer_box or (0, 0, width, height)
+        reach = int(np.ceil(np.abs(field).max() + 2 * self._step))
+        box = (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, width), min(y1 + reach, height))
+        return box, self.last_map[box[1] : box[3], box[0] : box[2]]
 
 
 def _folds(grid_map: np.ndarray) -> bool:

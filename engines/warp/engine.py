@@ -109,6 +109,7 @@ class WarpState(SourceState):
     closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
     body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
+    body_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer has pixels (with ``body``)
 
 
 class WarpEngine:
@@ -266,7 +267,7 @@ class WarpEngine:
         np.copyto(frame, state.layers.static)
         neck_box = union(state.neck_box, moved_box(hair, state.neck_box, 2.0, (width, height)))
         if motion.body is not None and state.body.active:  # upper body (engines/warp/body.py): it all moves
-            neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair)
+            neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair, state.body_box)
         else:
             body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
         body = warp_layer(state.layers.body, body_map)
@@ -285,6 +286,7 @@ class WarpEngine:
         shoulders = state.body.body.points[SHOULDERS]
         layers = split_layers(state.image, state.face.landmarks, state.layers.person, self.config.layers, shoulders)
         state.layers, state.head_box, state.neck_box = layers, layers.head_box(), layers.neck_box()
+        state.body_box = layers.body_box()
         state.frame = layers.static.copy()
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:

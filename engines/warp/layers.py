@@ -57,6 +57,9 @@ class PortraitLayers:
     def head_box(self) -> tuple[int, int, int, int]:
         return _box(self.head[1] > 0)
 
+    def body_box(self) -> tuple[int, int, int, int]:
+        return _box(self.body[1] > 0)
+
     def neck_box(self) -> tuple[int, int, int, int]:
         return _box((self.neck > 1e-3) & (self.body[1] > 0))
 
