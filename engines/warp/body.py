@@ -86,7 +86,7 @@ class BodyWarp:
             hips[:, 1] = np.minimum(hips[:, 1], size[1] - 1)
             self._virtual_hips = hips
         # Points on the frame's left, right and bottom edges below the shoulder line, where a portrait
-        # cuts the body: they follow the hips but never move inwards (nothing beyond the frame is known).
+        # cuts the body: across the edge they never move inwards, along it they slide (see _edge_shift).
         top = float(min(body.points[SHOULDERS, 1].max(), height - 1))
         ys = np.linspace(top, height - 1, config.edge_points, dtype=np.float32)
         xs = np.linspace(0, width - 1, config.edge_points + 2, dtype=np.float32)[1:-1]
@@ -97,6 +97,8 @@ class BodyWarp:
         self._outward = np.concatenate([
             np.tile([[-1, 0]], (len(ys), 1)), np.tile([[1, 0]], (len(ys), 1)), np.tile([[0, 1]], (len(xs), 1)),
         ]).astype(np.float32)  # fmt: skip
+        self._bottom_corners = np.zeros(len(self._edges), bool)  # the side edges' lowest points
+        self._bottom_corners[[len(ys) - 1, 2 * len(ys) - 1]] = True
         self._source = self.controls(body.points)
         self._spline = TpsGrid(self._source, size, self._step, config.regularisation)
         self._grid = self._spline.points.reshape(*self._spline.shape, 2)  # (ny, nx, 2) px
@@ -128,15 +130,30 @@ class BodyWarp:
         centre_shift = shoulders.mean(axis=0) - centre
         rise = centre_shift[1] - hip_shift[1]
         neck_base = centre + centre_shift - (0.0, (1.0 - self.config.neck_rise) * rise)
-        edge_shift = np.tile(hip_shift, (len(self._edges), 1))
-        inward = (edge_shift * self._outward).sum(axis=1, keepdims=True)  # < 0: moving into the frame
-        edges = self._edges + edge_shift - np.minimum(inward, 0.0) * self._outward
+        edges = self._edges + self._edge_shift(shoulders, hips, hip_shift)
         parts = [shoulders, hips, neck_base[None].astype(np.float32), edges]
         for bones in ARMS:
             for parent, child in bones:
                 if body.visible[parent] and body.visible[child]:
                     parts += [points[child][None], _bone_points(points[parent], points[child], samples)]
         return np.concatenate(parts).astype(np.float32)
+
+    def _edge_shift(self, shoulders: np.ndarray, hips: np.ndarray, hip_shift: np.ndarray) -> np.ndarray:
+        """(E, 2) moves of the frame-edge controls. Across the edge they follow the hips but never inwards
+        (nothing beyond the frame is known); along it they slide with the nearest body points (a shoulder
+        by the edge drops or rises with the edge beside it), except that the ends at the bottom corners
+        never rise (that would pull in what lies below the frame)."""
+        anchors = np.concatenate([self.body.points[SHOULDERS], self._hips_at_rest()])  # (4, 2)
+        moves = np.concatenate([shoulders - self.body.points[SHOULDERS], hips - self._hips_at_rest()])
+        weights = 1.0 / (((self._edges[:, None] - anchors[None]) ** 2).sum(axis=2) + self._step**2)  # (E, 4)
+        nearby = (weights @ moves) / weights.sum(axis=1, keepdims=True)  # (E, 2)
+        across = (hip_shift * self._outward).sum(axis=1, keepdims=True)  # < 0: moving into the frame
+        along = nearby - (nearby * self._outward).sum(axis=1, keepdims=True) * self._outward
+        along[self._bottom_corners, 1] = np.maximum(along[self._bottom_corners, 1], 0.0)
+        return np.maximum(across, 0.0) * self._outward + along
+
+    def _hips_at_rest(self) -> np.ndarray:
+        return self.body.points[HIPS] if self._virtual_hips is None else self._virtual_hips
 
     def forward_field(self, motion: BodyMotion) -> np.ndarray:
         """(ny, nx, 2) forward displacement of the body on the spline's grid, fold-free."""
