@@ -14,13 +14,18 @@ For every video with a sound track under ``--data`` (``--only``: name prefixes),
   mouth is closed, the share where the predicted one (offline) is closed too.
 - **shape r**: while voiced, the correlation of the mouth's width / height (outer lips) measured on the
   face with the same ratio on a face rig driven by the predicted mouth (the clip's own closed-mouth face
-  with the expression parameters applied, as the warp engine would show it).
+  with the expression parameters applied, as the warp engine would show it); at the offline opening's best
+  lag (the same alignment as its r; the files' sound and picture are offset differently) and at lag 0.
+  The ratio mostly follows the opening (r -0.7..-0.95 on the dev clips), so it barely sees the vowel.
+- **width r**: the vowel shape alone: while voiced, the correlation of the predicted spread minus rounding
+  (``eee - woo``) with the mouth width measured on the face (corner distance / eye distance) less the part
+  the measured opening explains (a wide-open mouth narrows), at the offline best lag.
 - **latency** of the live path: the audio block, the model's step response to a vowel onset (time to half
   the final opening), the processing per block, and, with a microphone, PortAudio's input latency.
 
-Templates: each clip is scored with voice templates derived from the *other* clips (leave-one-clip-out,
-:mod:`bench.voice_templates`), so no clip is scored with templates fitted on itself; ``--shipped`` uses the
-package's templates instead. Prints a table and writes JSON; asserts nothing.
+Templates: each clip is scored with voice templates (vowel templates and opening codebook) derived from the
+*other* clips (leave-one-clip-out, :mod:`bench.voice_templates`), so no clip is scored with templates fitted
+on itself; ``--shipped`` uses the package's templates instead. Prints a table and writes JSON; asserts nothing.
 """
 
 from __future__ import annotations
@@ -114,6 +119,23 @@ def pause_agreement(clip, track: MouthTrack, real_opening: np.ndarray) -> dict:
     }
 
 
+def _speaking(clip, real_opening: np.ndarray) -> np.ndarray:
+    return ~_far_from_voice(clip, clip.frame_times) & np.isfinite(real_opening)
+
+
+def width_correlation(clip, track: MouthTrack, real_opening: np.ndarray) -> float:
+    """Correlation of predicted spread - rounding with the measured mouth width less its linear fit on the
+    measured opening, over the voiced frames with a face."""
+    width = clip.width
+    speaking = _speaking(clip, real_opening) & np.isfinite(width)
+    if speaking.sum() < 10:
+        return float("nan")
+    fit = np.column_stack([real_opening[speaking], np.ones(speaking.sum())])
+    coef = np.linalg.lstsq(fit, width[speaking], rcond=None)[0]
+    states = [track.at(t) for t in clip.frame_times[speaking]]
+    return correlation(np.array([s.eee - s.woo for s in states]), width[speaking] - fit @ coef)
+
+
 def shape_correlation(clip, track: MouthTrack, real_opening: np.ndarray) -> float:
     """Correlation of measured and rig-predicted mouth width / height over the voiced frames."""
     from bench.speech_clips import mouth_ratio
@@ -127,7 +149,7 @@ def shape_correlation(clip, track: MouthTrack, real_opening: np.ndarray) -> floa
         return float("nan")
     neutral = neutral_points(clip.landmarks[faces[np.argmin(real_opening[faces])]])
     identity = Motion.identity(neutral)
-    voiced = ~_far_from_voice(clip, clip.frame_times) & np.isfinite(real_opening)
+    voiced = _speaking(clip, real_opening)
     predicted = np.full(len(clip.frame_times), np.nan)
     for k in np.flatnonzero(voiced):
         motion = apply_expression(identity, mouth_params(track.at(clip.frame_times[k])))
@@ -145,12 +167,17 @@ def evaluate_clip(clip, templates: VoiceTemplates, config: MouthConfig) -> dict:
     live = MouthTrack(live.times + clip.audio_start, live.values)
     base_times, base = band_energy_baseline(clip.samples)
     audio_seconds = len(clip.samples) / SAMPLE_RATE
+    offline_scan = lag_scan(offline.times, offline.values[:, 0], clip.frame_times, real)
+    # the face at t matches the prediction at t - lag: move the track by the lag
+    aligned = MouthTrack(offline.times + offline_scan["best_lag_ms"] / 1e3, offline.values)
     return {
-        "offline": lag_scan(offline.times, offline.values[:, 0], clip.frame_times, real),
+        "offline": offline_scan,
         "live": lag_scan(live.times, live.values[:, 0], clip.frame_times, real),
         "baseline": lag_scan(base_times + clip.audio_start, base, clip.frame_times, real),
         **pause_agreement(clip, offline, real),
-        "shape_r": round(shape_correlation(clip, offline, real), 3),
+        "shape_r": round(shape_correlation(clip, aligned, real), 3),
+        "shape_r_lag0": round(shape_correlation(clip, offline, real), 3),
+        "width_r": round(width_correlation(clip, aligned, real), 3),
         "frames": len(clip.frame_times),
         "frames_with_face": int(np.isfinite(real).sum()),
         "audio_seconds": round(audio_seconds, 2),
@@ -233,13 +260,14 @@ def _mean(videos: dict) -> dict:
         }
     out["pause_agreement"] = avg([v["pause_agreement"] for v in videos.values()])
     out["pause_predicted_closed"] = avg([v["pause_predicted_closed"] for v in videos.values()])
-    out["shape_r"] = avg([v["shape_r"] for v in videos.values()])
+    for key in ("shape_r", "shape_r_lag0", "width_r"):
+        out[key] = avg([v[key] for v in videos.values()])
     return out
 
 
 def print_table(result: dict) -> None:
     print(f"{'video':<8} {'offline r0/best/lag':>21} {'live r0/best/lag':>19} {'baseline r0/best/lag':>21} "
-          f"{'pause':>6} {'closed/n':>10} {'shape r':>7}")  # fmt: skip
+          f"{'pause':>6} {'closed/n':>10} {'shape r/lag0':>12} {'width r':>7}")  # fmt: skip
     rows = {**result["videos"], "mean": result["mean"]}
     for name, v in rows.items():
         cells = [
@@ -247,8 +275,9 @@ def print_table(result: dict) -> None:
             for p in ("offline", "live", "baseline")
         ]
         pauses = f"{v['pause_predicted_closed']:.2f}/{v['pause_frames']}" if "pause_frames" in v else ""
+        shape = f"{v['shape_r']:.2f}/{v['shape_r_lag0']:.2f}"
         print(f"{name[:8]:<8} {cells[0]:>21} {cells[1]:>19} {cells[2]:>21} {v['pause_agreement']:>6.2f} "
-              f"{pauses:>10} {v['shape_r']:>7.2f}")  # fmt: skip
+              f"{pauses:>10} {shape:>12} {v['width_r']:>7.2f}")  # fmt: skip
     lat = result["latency"]
     device = "n/a" if lat["device_input_ms"] is None else f"{lat['device_input_ms']:.1f}"
     print(f"live latency: block {lat['block_ms']:.1f} ms + model response {lat['model_response_ms']:.1f} ms + "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.landmarks import MOUTH_CORNERS, _gap_across, mouth_opening
+from engines.landmarks import MOUTH_CORNERS, _gap_across, eye_centres, mouth_opening
 from realtime.audio.features import HOP, SAMPLE_RATE, HopFeatures, features_of
 from realtime.audio.source import load_audio
 
@@ -32,11 +32,18 @@ def mouth_ratio(points: np.ndarray) -> float:
     return width / max(height, 1e-6)
 
 
+def mouth_width(points: np.ndarray) -> float:
+    """Mouth-corner distance over the eye-centre distance: wide for a spread "ee", narrow for a round "oo"."""
+    right, left = eye_centres(points[:, :2])
+    corners = points[list(MOUTH_CORNERS), :2]
+    return float(np.linalg.norm(corners[1] - corners[0]) / max(np.linalg.norm(left - right), 1e-6))
+
+
 @dataclass(frozen=True)
 class SpeechClip:
     """``samples`` (N,) 16 kHz from time ``audio_start`` on the video clock; ``features`` per 10 ms hop;
     ``phones`` (label, start, end) seconds on the video clock; ``frame_times`` (T,), ``landmarks``
-    (T, 478, 3) pixels, NaN where no face; ``opening`` / ``ratio`` (T,) the measured mouth."""
+    (T, 478, 3) pixels, NaN where no face; ``opening`` / ``ratio`` / ``width`` (T,) the measured mouth."""
 
     name: str
     samples: np.ndarray
@@ -58,6 +65,10 @@ class SpeechClip:
     @property
     def ratio(self) -> np.ndarray:
         return np.array([mouth_ratio(p) if np.isfinite(p[0, 0]) else np.nan for p in self.landmarks])
+
+    @property
+    def width(self) -> np.ndarray:
+        return np.array([mouth_width(p) if np.isfinite(p[0, 0]) else np.nan for p in self.landmarks])
 
 
 def has_audio(path: Path) -> bool:

@@ -6,10 +6,10 @@ How: pocketsphinx's phone recogniser labels each clip's sound (US-English phones
 hop whose centre falls in a vowel phone is labelled with its viseme (A: AA AE AH AY AW, I: IY IH,
 U: UW UH, E: EH EY, O: AO OW OY), hops in a recognised pause that webrtcvad also calls unvoiced are
 "silence". Each clip's MFCCs are mean-normalised over its own voiced hops, so no voice dominates by its
-timbre; a template is the mean of its hops over all clips. The openness of a viseme is the mean mouth
-opening measured on the faces (MediaPipe) during its hops, ``lead`` earlier (the mouth leads the sound),
-relative to the most open vowel; silence is 0. ``bench.lipsync`` scores each clip with templates derived
-from the other clips only (leave-one-clip-out).
+timbre; a template is the mean of its hops over all clips. The opening codebook
+(:mod:`realtime.audio.opening`) is fitted on the same MFCCs of every voiced hop and the mouth opening
+measured on the faces (MediaPipe) ``LEAD`` earlier (the mouth leads the sound), standardised per clip.
+``bench.lipsync`` scores each clip with templates derived from the other clips only (leave-one-clip-out).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime.audio.features import HOP, SAMPLE_RATE
+from realtime.audio.opening import fit_codebook
 from realtime.audio.visemes import DEFAULT_FILE, VISEMES, VoiceTemplates, templates_from_frames
 
 log = logging.getLogger("bench.voice_templates")
@@ -55,18 +56,22 @@ def normalised_mfcc(clip) -> np.ndarray:
     return clip.features.mfcc - mean
 
 
+def standardised_opening(clip) -> np.ndarray:
+    """(T_hops,) the face's mouth opening ``LEAD`` s before each hop's sound, standardised over the clip
+    (NaN where no face)."""
+    opening = np.interp(clip.hop_times - LEAD, clip.frame_times, clip.opening)
+    return (opening - np.nanmean(opening)) / max(float(np.nanstd(opening)), 1e-6)
+
+
 def derive_templates(clips, origin: str) -> VoiceTemplates:
-    mfcc, labels, openings = [], [], []
-    for clip in clips:
-        mfcc.append(normalised_mfcc(clip))
-        labels.append(hop_labels(clip))
-        # the face LEAD s before each hop's sound
-        openings.append(np.interp(clip.hop_times - LEAD, clip.frame_times, clip.opening))
-    mfcc, labels, openings = np.concatenate(mfcc), np.concatenate(labels), np.concatenate(openings)
-    openness = np.array([np.nanmean(openings[labels == k]) if (labels == k).any() else 0.0 for k in range(6)])
-    openness[VISEMES.index("silence")] = 0.0
-    openness /= max(openness.max(), 1e-6)
-    return templates_from_frames(mfcc, labels, openness, origin)
+    mfcc = [normalised_mfcc(clip) for clip in clips]
+    voiced = [clip.features.voiced for clip in clips]
+    opening = fit_codebook(
+        np.concatenate([m[v] for m, v in zip(mfcc, voiced)]),
+        np.concatenate([standardised_opening(clip)[v] for clip, v in zip(clips, voiced)]),
+    )
+    labels = np.concatenate([hop_labels(clip) for clip in clips])
+    return templates_from_frames(np.concatenate(mfcc), labels, opening, origin)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         clips, f"derived by bench.voice_templates from {len(clips)} talking clips ({names})"
     )
     templates.save(args.out)
-    print(f"wrote {args.out}: openness " + ", ".join(f"{v} {o:.2f}" for v, o in zip(VISEMES, templates.openness))
-          + f"; spread {templates.spread:.2f}")  # fmt: skip
+    books, size = templates.opening.openness.shape
+    print(
+        f"wrote {args.out}: 6 vowel templates (spread {templates.spread:.2f}), opening codebook {books} x {size}"
+    )
     return 0
 
 

@@ -97,6 +97,10 @@ class FaceTracker:
         self._previous_centre = chosen[:, :2].mean(axis=0)
         return Face(landmarks=chosen, image_size=(width, height))
 
+    def prefer(self, landmarks: np.ndarray) -> None:
+        """Among several faces, choose the one nearest ``landmarks`` (N, >=2) px next."""
+        self._previous_centre = np.asarray(landmarks)[:, :2].mean(axis=0)
+
     def settle(self, rgb: np.ndarray, reads: int = SETTLE_READS) -> Face | None:
         """Landmarks of ``rgb`` read the way the frames after it will be read.
 
@@ -170,6 +174,7 @@ def find_portrait_face(rgb: np.ndarray, name: str = "the source image") -> Face:
         raise LivePuppetError(
             f"no face found in {name}: use a portrait with one clearly visible, roughly frontal face"
         )
+    face = _read_like_video(rgb, face)
     if count > 1:
         height, width = rgb.shape[:2]
         x, y = face.landmarks[:, :2].mean(axis=0)
@@ -180,6 +185,24 @@ def find_portrait_face(rgb: np.ndarray, name: str = "the source image") -> Face:
             _where(x / width, y / height),
         )  # fmt: skip
     return face
+
+
+def _read_like_video(rgb: np.ndarray, face: Face) -> Face:
+    """The portrait's face read the way a driving video's frames are read (tracking mode, settled crop).
+
+    A still read crops around the detector's box; video frames, the driver's neutral included, are read
+    from crops around the previous landmarks, about 1 % of the inter-ocular distance apart (see
+    :meth:`FaceTracker.settle`). Driving a portrait by a video of the same face then starts from the same
+    reading, so per-feature proportions (eye and mouth gaps) compare like with like. The still read stays
+    when the settled one is lost or lands on another face."""
+    with FaceTracker(static_image=False, max_faces=MAX_PORTRAIT_FACES) as tracker:
+        tracker.prefer(face.landmarks)
+        settled = tracker.settle(rgb)
+    if settled is None:
+        return face
+    size = float(np.ptp(face.landmarks[:, 0]))
+    moved = float(np.linalg.norm(settled.landmarks[:, :2].mean(axis=0) - face.landmarks[:, :2].mean(axis=0)))
+    return settled if moved < 0.1 * size else face
 
 
 def _where(x: float, y: float) -> str:

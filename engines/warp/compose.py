@@ -113,6 +113,37 @@ def neck_map(neck: np.ndarray, head: np.ndarray, box: Box, step: float, iteratio
     return upsample(source.astype(np.float32), target, box)
 
 
+def seam_weight(head_alpha: np.ndarray, neck: np.ndarray, reach: float) -> np.ndarray:
+    """Where the body layer takes the head's non-rigid motion (:func:`follow_head_detail`), (H, W) float32:
+    the neck's core (its share cubed, so not the collar or shoulders beside it) just below the head layer,
+    fading to nothing ``reach`` px below the head layer's lowest pixel above it. Made once per portrait."""
+    height = head_alpha.shape[0]
+    below = head_alpha.astype(np.float32).copy()
+    steps = max(1, int(round(reach)))
+    for step in range(1, min(steps, height)):
+        np.maximum(below[step:], head_alpha[:-step] * (1.0 - step / steps), out=below[step:])
+    return (below * neck**3).astype(np.float32)
+
+
+def follow_head_detail(
+    body_map: np.ndarray, body_box: Box, weight: np.ndarray, head: np.ndarray, head_box: Box, inverse: np.ndarray
+) -> None:
+    """In place: where the body layer's map (``body_map`` over ``body_box``) overlaps the head layer's
+    (``head`` over ``head_box``), the body takes the head's non-rigid motion too, in proportion to
+    ``weight`` ((H, W) in [0, 1], :func:`seam_weight`, read where the body pixel comes from). The neck's top
+    then moves exactly as the head layer's cut edge above it: no step at the seam, however the jaw moves.
+    ``inverse``: the rigid (similarity) part of the head's backward map, 2×3."""
+    x0, y0 = max(body_box[0], head_box[0]), max(body_box[1], head_box[1])
+    x1, y1 = min(body_box[2], head_box[2]), min(body_box[3], head_box[3])
+    if x1 <= x0 or y1 <= y0:
+        return
+    region = body_map[y0 - body_box[1] : y1 - body_box[1], x0 - body_box[0] : x1 - body_box[0]]
+    pixels = _pixel_grid(x1 - x0, y1 - y0) + np.array([x0, y0], np.float32)
+    detail = head[y0 - head_box[1] : y1 - head_box[1], x0 - head_box[0] : x1 - head_box[0]] - apply_affine(inverse, pixels)
+    share = cv2.remap(weight, region[..., 0], region[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    region += share[..., None] * detail
+
+
 def warp_layer(layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A layer (RGB uint8 (H, W, 3), alpha float32 (H, W)) remapped through ``backward`` (h, w, 2); beyond
     the image the layer's border pixels continue."""

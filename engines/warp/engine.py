@@ -30,18 +30,20 @@ from engines.base import EngineOptions, Face, Motion, SourceState, register_engi
 from engines.body import SHOULDERS
 from engines.images import fit_longest_side
 from engines.landmarks import (
-    FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
+    FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
     RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, eye_openings, mouth_opening, rotation_to_euler,
 )  # fmt: skip
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import (
-    apply_affine, blend_over, head_map, moved_box, neck_map, partial_similarity, smoothstep, union, warp_layer,
+    apply_affine, blend_over, follow_head_detail, head_map, moved_box, neck_map, partial_similarity, seam_weight,
+    smoothstep, union, warp_layer,
 )
 from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
+from engines.warp.lips import close_lips
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -52,6 +54,11 @@ CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
     FACE_OVAL, RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_IRIS, LEFT_IRIS, RIGHT_BROW, LEFT_BROW, LIPS,
     NOSE, CHEEKS, FOREHEAD, JAW,
 ]).tolist())))  # fmt: skip
+NECK_SEAM = 0.25  # face sizes below the head layer over which the neck's share of the head's non-rigid motion fades
+CLOSED_LIP_LINE = 0.03  # closed lips still show a dark line this share of the mouth's width (and the
+#                        lip closer's squeeze stays a smooth map, free of folds)
+MESH_POINTS = 468  # the face mesh without the irises
+CONTROL_CLEARANCE = 0.3  # mesh points nearer than this many eye widths to an eye or the inner lips: no controls
 RING_FOLLOW_STEPS = 14  # shares tried (ring_follow .. 1, 0.05 apart) when the base motion would fold
 INNER_UPPER = INNER_LIP_UPPER[1:-1]  # without the corners; pairs with INNER_LOWER point for point
 INNER_LOWER = INNER_LIP_LOWER[1:-1]
@@ -110,6 +117,7 @@ class WarpState(SourceState):
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
     body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
     body_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer has pixels (with ``body``)
+    seam: np.ndarray | None = None  # (H, W) where the neck takes the head's non-rigid motion (compose.seam_weight)
 
 
 class WarpEngine:
@@ -159,7 +167,8 @@ class WarpEngine:
             control_points[INNER_UPPER] -= sliver * down
             control_points[INNER_LOWER] += sliver * down
             lip_gap = 0.6 * sliver
-        source_controls = control_points[CONTROL_LANDMARKS] - origin
+        controls = _controls(points)
+        source_controls = control_points[controls] - origin
         centre = points[RIGID].mean(axis=0) - origin
         ring = centre + (points[FACE_OVAL] - origin - centre) * cfg.ring_scale
         anchors = _box_outline(np.array(reach, np.float32) - np.tile(origin, 2), count_per_side=10)
@@ -179,8 +188,9 @@ class WarpEngine:
         )
         return WarpState(
             image=image, face=face, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
+            seam=seam_weight(layers.head[1], layers.neck, NECK_SEAM * face_size),
             neck_box=layers.neck_box(),
-            controls=CONTROL_LANDMARKS, source_controls=source_controls, source_points=points.copy(), ring=ring,
+            controls=controls, source_controls=source_controls, source_points=points.copy(), ring=ring,
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
             frame=layers.static.copy(),
             mouth_closed=mouth_closed, source_opening=source_opening, down=down, lip_gap=lip_gap,
@@ -199,6 +209,8 @@ class WarpEngine:
         # 1. Target landmarks in image px, tidied.
         target = state.retargeter.retarget(_clamp_pose(motion, cfg.max_angle))
         gazes = _tidy_eyes(state.source_points, target, cfg.min_eye_gap)
+        lips = target.copy()  # the lip closer may shut the lips down to the line closed lips show
+        _tidy_inner_lips(lips, state.down, CLOSED_LIP_LINE * float(np.linalg.norm(target[61, :2] - target[291, :2])))
         _tidy_inner_lips(target, state.down, state.lip_gap)
         head = _fit_similarity(state.source_points[RIGID], target[RIGID, :2])
         drawn = target.copy()  # where the eyes are drawn; the warp keeps a closed portrait eye shut
@@ -235,10 +247,12 @@ class WarpEngine:
         head_box = moved_box(hair, state.head_box, 0.1 * state.face_size, (width, height))
         state.last_map = head_map(displacement, spacing, origin, inverse, head_box)
         state.last_box = head_box
-        warped = warp_layer(state.layers.head, state.last_map)
-        # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
+        lips[:, :2] -= head_box[:2]
+        close_lips(state.last_map, lips, state.source_points)  # lips closing further than the grid can
         local = target.copy()
         local[:, :2] -= head_box[:2]
+        warped = warp_layer(state.layers.head, state.last_map)
+        # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
         colour = warped[0]
         drawn[:, :2] -= head_box[:2]
         target_openings = eye_openings(drawn)
@@ -270,6 +284,7 @@ class WarpEngine:
             neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair, state.body_box)
         else:
             body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
+        follow_head_detail(body_map, neck_box, state.seam, state.last_map, head_box, inverse)
         body = warp_layer(state.layers.body, body_map)
         nx0, ny0, nx1, ny1 = neck_box
         blend_over(frame[ny0:ny1, nx0:nx1], body, state.layers.plate[ny0:ny1, nx0:nx1])
@@ -287,6 +302,7 @@ class WarpEngine:
         layers = split_layers(state.image, state.face.landmarks, state.layers.person, self.config.layers, shoulders)
         state.layers, state.head_box, state.neck_box = layers, layers.head_box(), layers.neck_box()
         state.body_box = layers.body_box()
+        state.seam = seam_weight(layers.head[1], layers.neck, NECK_SEAM * state.face_size)
         state.frame = layers.static.copy()
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:
@@ -380,6 +396,19 @@ def _unfolded_base(
 
 def _eye_width(points: np.ndarray, contour: np.ndarray) -> float:
     return float(np.linalg.norm(points[contour[0], :2] - points[contour[8], :2]))
+
+
+def _controls(points: np.ndarray) -> np.ndarray:
+    """The landmarks the warp follows: the feature outlines (CONTROL_LANDMARKS) and every other mesh point
+    clear of the eyes and the inner lips, whose own outlines are tidied (lids and lips never cross) while
+    the mesh points just around them are not. A dense mesh follows what a sparse one cannot: in big turns
+    and scalings the face's inside moves non-affinely (nose against cheeks)."""
+    width = 0.5 * (_eye_width(points, RIGHT_EYE_CONTOUR) + _eye_width(points, LEFT_EYE_CONTOUR))
+    guarded = points[np.concatenate([RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR, INNER_LIP_CONTOUR]), :2]
+    mesh = points[:MESH_POINTS, :2]
+    distance = np.linalg.norm(mesh[:, None, :] - guarded[None, :, :], axis=-1).min(axis=1)
+    clear = np.flatnonzero(distance > CONTROL_CLEARANCE * width)
+    return np.union1d(CONTROL_LANDMARKS, clear)
 
 
 def _tidy_eyes(source: np.ndarray, target: np.ndarray, min_gap: float) -> list[float]:

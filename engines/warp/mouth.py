@@ -51,8 +51,8 @@ def palette_for(image: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
     return MouthPalette(teeth=np.clip(teeth, 0, 255).astype(np.float32))
 
 
-def _lip_curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """y of the polyline ``points`` (M, 2) at each x in ``columns`` (sorted by x first)."""
+def lip_curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """y of the polyline ``points`` (M, 2) at each x in ``columns`` (any shape; points sorted by x first)."""
     order = np.argsort(points[:, 0])
     return np.interp(columns, points[order, 0], points[order, 1])
 
@@ -90,8 +90,8 @@ def paint_mouth(
     # 2. Per column, the upper and lower inner-lip curves; rows measured from them.
     columns = np.arange(x0, x1, dtype=np.float32)
     rows = np.arange(y0, y1, dtype=np.float32)[:, None]
-    upper = _lip_curve(target[INNER_LIP_UPPER, :2], columns)[None, :]
-    lower = _lip_curve(target[INNER_LIP_LOWER, :2], columns)[None, :]
+    upper = lip_curve(target[INNER_LIP_UPPER, :2], columns)[None, :]
+    lower = lip_curve(target[INNER_LIP_LOWER, :2], columns)[None, :]
     gap = np.maximum(lower - upper, 1e-3)
     mask *= np.clip((gap - closed_gap) / max(closed_gap, 2.0), 0.0, 1.0)  # apart enough to show the inside
     depth = np.clip((rows - upper) / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip

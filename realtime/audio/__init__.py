@@ -9,7 +9,7 @@ from realtime.audio.source import ArrayAudioSource, AudioBlock, AudioSource, Fil
 from realtime.audio.visemes import VISEMES, VoiceTemplates
 
 __all__ = [
-    "ArrayAudioSource", "AudioBlock", "AudioMouth", "AudioMouthConfig", "AudioSource", "FileAudioSource",
-    "IdleConfig", "IdleMotion", "MouthConfig", "MouthModel", "MouthState", "MouthTrack", "analyse",
-    "load_audio", "mouth_params", "VISEMES", "VoiceTemplates",
+    "VISEMES", "ArrayAudioSource", "AudioBlock", "AudioMouth", "AudioMouthConfig", "AudioSource",
+    "FileAudioSource", "IdleConfig", "IdleMotion", "MouthConfig", "MouthModel", "MouthState", "MouthTrack",
+    "VoiceTemplates", "analyse", "load_audio", "mouth_params",
 ]  # fmt: skip

@@ -3,9 +3,10 @@
 
 Each take: a prompt, ``settle_s`` to start the sound (dropped), then ``take_s`` recorded. The MFCCs of the
 voiced hops of the five vowel takes, less their common mean, give the vowel templates; the silence take's
-hops give the silence template. The vowels' openness comes from the default templates (a voice says
-nothing about how far its owner's jaw drops). Audio comes through the :class:`AudioSource` interface:
-a microphone, or a recording of the takes in the prompt order (``--from-file``).
+hops give the silence template. The opening codebook comes from the default templates (five vowel takes
+say little about how far their owner's jaw drops in running speech). Audio comes through the
+:class:`AudioSource` interface: a microphone, or a recording of the takes in the prompt order
+(``--from-file``).
 """
 
 from __future__ import annotations
@@ -105,7 +106,6 @@ def templates_from_takes(takes: dict[str, np.ndarray], origin: str = "voice cali
         labels.append(np.full(int(keep.sum()), k))
     vowels = np.concatenate(mfcc[:-1])
     mean = vowels.mean(axis=0)  # the speaker's average spectrum over the vowels
-    default = VoiceTemplates.default()
     return templates_from_frames(
-        np.concatenate(mfcc) - mean, np.concatenate(labels), default.openness, origin
+        np.concatenate(mfcc) - mean, np.concatenate(labels), VoiceTemplates.default().opening, origin
     )

@@ -7,10 +7,12 @@ Per 10 ms hop of 16 kHz audio (features from :mod:`realtime.audio.features`):
    1 dB/s, the peak jumps up and decays 1.5 dB/s); offline they start from the recording's percentiles.
 2. **Pauses**: the mouth may open only within ``vad_hold_s`` of a hop webrtcvad calls voiced, so breath,
    clicks and background noise between phrases leave it closed. Offline the hold reaches both ways.
-3. **Visemes**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation), scored
-   against the A / I / U / E / O / silence templates (:class:`~realtime.audio.visemes.VoiceTemplates`),
-   smoothed. The opening is loudness x gate x the weighted openness of the visemes (silence: 0); the shape
-   (aaa / eee / woo) is the weighted lip shape of the vowels.
+3. **Timbre**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation). The
+   opening is loudness x gate x (1 - ``timbre_share`` + ``timbre_share`` x the openness that the opening
+   codebook, :mod:`realtime.audio.opening`, learned from talking faces, gives this hop's timbre); the shape
+   (aaa / eee / woo) is the lip shape of the A / I / U / E / O / silence templates
+   (:class:`~realtime.audio.visemes.VoiceTemplates`) the MFCCs score against, smoothed over about a
+   vowel's length (``shape_s``).
 4. **Smoothing and timing**: live, one-pole attack/release like a jaw (causal; its delay is measured by
    ``bench.lipsync``). Offline (:func:`analyse`), zero-phase smoothing and a look-ahead of ``lead_s``:
    real mouths move 100-300 ms before the sound they make.
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from realtime.audio.features import HOP, SAMPLE_RATE, FrontEndConfig, HopFeatures, SpeechFrontEnd, features_of
-from realtime.audio.visemes import SHAPES, VoiceTemplates
+from realtime.audio.visemes import SHAPES, VISEMES, VoiceTemplates
 
 DIGITAL_SILENCE_DB = -100.0
 
@@ -43,7 +45,10 @@ class MouthConfig:
     offline_levels: tuple[float, float] = (3.0, 97.0)  # percentiles taken as floor and peak offline
     vad_hold_s: float = 0.2
     cmn_seconds: float = 3.0  # live: time constant of the running MFCC mean
-    shape_s: float = 0.05  # smoothing of the viseme weights
+    # the share of the opening that follows the timbre (codebook), the rest follows loudness alone: at a voice
+    # onset the 64 ms MFCC window still holds the silence before it, so a full share delays the live mouth
+    timbre_share: float = 0.8
+    shape_s: float = 0.1  # smoothing of the lip shape (a vowel lasts ~100 ms; hop-to-hop scores flicker)
     attack_s: float = 0.015  # live opening time constant
     release_s: float = 0.05  # live closing time constant
     offline_smooth_s: float = 0.05  # offline: sigma of the zero-phase smoothing
@@ -95,6 +100,10 @@ class LevelTracker:
         return self.floor, self.peak
 
 
+def _timbre_factor(openness, config: MouthConfig):
+    return (1.0 - config.timbre_share) + config.timbre_share * openness
+
+
 def _gate_level(loudness_db, floor_db, peak_db, config: MouthConfig):
     gate = floor_db + config.gate_fraction * (peak_db - floor_db)
     span = np.maximum(peak_db - gate, 1e-6)
@@ -122,7 +131,7 @@ class MouthModel:
         self._since_voiced = 10**9
         self._cmn_mean = np.zeros_like(self.templates.mfcc[0])
         self._cmn_count = 0
-        self._weights = np.eye(len(self.templates.openness))[-1]  # silence
+        self._weights = np.eye(len(VISEMES))[-1]  # silence
         self._opening = 0.0
         self.state = MouthState()
 
@@ -143,18 +152,19 @@ class MouthModel:
         # 2. pauses: open only within the hold after a voiced hop
         self._since_voiced = 0 if voiced else self._since_voiced + 1
         free = self._since_voiced <= self._hold_hops
-        # 3. visemes on mean-normalised MFCCs (the mean learns from voiced hops only)
+        # 3. opening and lip shape from the mean-normalised MFCCs (the mean learns from voiced hops only)
         if voiced:
             self._cmn_count += 1
             rate = max(1.0 / self._cmn_count, self._cmn_rate)
             self._cmn_mean += rate * (mfcc - self._cmn_mean)
         target = 0.0
         if level > 0 and free:
-            weights = self.templates.weights(mfcc - self._cmn_mean)[0]
+            timbre = mfcc - self._cmn_mean
+            weights = self.templates.weights(timbre)[0]
             self._weights += self._shape_rate * (weights - self._weights)
-            # the opening takes this hop's visemes (the jaw's own attack smooths it); the lip shape the
-            # smoothed ones, which would otherwise delay every voice onset by the shape smoothing
-            target = level * float(weights @ self.templates.openness)
+            # the opening takes this hop's timbre (the jaw's own attack smooths it); the lip shape the
+            # smoothed visemes, which would otherwise delay every voice onset by the shape smoothing
+            target = level * _timbre_factor(self.templates.opening.opening(timbre)[0], c)
         # 4. jaw-like attack and release
         rate = self._attack if target > self._opening else self._release
         self._opening += rate * (target - self._opening)
@@ -221,13 +231,15 @@ def analyse(
     level = _gate_level(loudness, levels[:, 0], levels[:, 1], config)
     # 2. pauses: the hold reaches both ways
     free = _dilate(features.voiced, round(config.vad_hold_s / hop_s))
-    # 3. visemes on MFCCs less the mean over the voiced hops
+    # 3. opening and visemes from the MFCCs less the mean over the voiced hops
     voiced = features.mfcc[features.voiced] if features.voiced.any() else features.mfcc
-    weights = templates.weights(features.mfcc - voiced.mean(axis=0))  # (T, 6)
-    weights = _gaussian_smooth(weights, config.shape_s / hop_s)
-    target = level * (weights @ templates.openness) * free
+    timbre = features.mfcc - voiced.mean(axis=0)
+    weights = templates.weights(timbre)  # (T, 6)
+    target = level * _timbre_factor(templates.opening.opening(timbre), config) * free
     # 4. zero-phase smoothing; the states move ``lead_s`` earlier than the sound they come from
     opening = _gaussian_smooth(target, config.offline_smooth_s / hop_s)
-    values = np.column_stack([opening, _lip_shape(weights)]).astype(np.float32)
+    # the lip shape from the weights smoothed over a vowel's length, as live (hop-to-hop scores flicker)
+    shape = _lip_shape(_gaussian_smooth(weights, config.shape_s / hop_s))
+    values = np.column_stack([opening, shape]).astype(np.float32)
     centres = (np.arange(count) + 1) * hop_s - 0.016  # the middle of each hop's 32 ms loudness window
     return MouthTrack(times=centres - config.lead_s, values=values)

@@ -89,6 +89,7 @@ class _Item:
 class _Worker:
     handle: object
     key: tuple | None = None  # the renderer it holds (work needing the same one goes to it first)
+    last: tuple[int, int] | None = None  # (job, segment) it rendered last: the next segment goes to it first
     busy: bool = False
     started: object = None  # the ref of its first call: work goes only to workers that are up
 
@@ -171,20 +172,20 @@ class _Scheduler:
         _refuse_shared_outputs([j for j in jobs if isinstance(j, BatchJob)], self._fail)
         self.actor_class = ray.remote(BatchWorker).options(**actor_options(options))
         self.running: dict = {}  # object ref -> (item, worker, submitted at)
+        self.workers: list[_Worker] = []
         self.bar = _bar(options.progress)
 
     def run(self) -> BatchRun:
-        workers: list[_Worker] = []
         started = time.perf_counter()
         try:
             if self.state.queue:
                 count = worker_count(self.ray.cluster_resources(), self.options)
-                workers = [self._new_worker() for _ in range(count)]
-                starts = [worker.started for worker in workers]
+                self.workers = [self._new_worker() for _ in range(count)]
+                starts = [worker.started for worker in self.workers]
                 self.ray.wait(starts, num_returns=len(starts), timeout=STARTUP_WAIT_SECONDS)
             ready = time.perf_counter()
             while self.state.queue or self.running:
-                for worker in workers:
+                for worker in self.workers:
                     if not worker.busy and self.state.queue and self._is_up(worker):
                         self._start(self._next_item(worker), worker)
                 if not self.running:  # every worker is being replaced (a lost node): wait for one
@@ -196,14 +197,14 @@ class _Scheduler:
                     worker.busy = False
                     replacement = self._finish(ref, item, worker, time.perf_counter() - submitted)
                     if replacement is not None:
-                        workers[workers.index(worker)] = replacement
+                        self.workers[self.workers.index(worker)] = replacement
         finally:
-            for worker in workers:
+            for worker in self.workers:
                 self.ray.kill(worker.handle, no_restart=True)
             if self.bar is not None:
                 self.bar.close()
         reports = [self.state.reports[number] for number in sorted(self.state.reports)]
-        return BatchRun(reports, len(workers), ready - started, time.perf_counter() - ready)
+        return BatchRun(reports, len(self.workers), ready - started, time.perf_counter() - ready)
 
     def _new_worker(self) -> _Worker:
         threads = max(1, math.floor(self.options.cpus_per_worker))
@@ -216,18 +217,17 @@ class _Scheduler:
         return bool(ready)
 
     def _next_item(self, worker: _Worker) -> _Item:
-        """The first queued item needing the renderer this worker holds, else the first item."""
-        queue = self.state.queue
-        for position, item in enumerate(queue):
-            if renderer_key(item.job) == worker.key:
-                del queue[position]
-                return item
-        return queue.popleft()
+        others = {w.last[0] for w in self.workers if w is not worker and w.busy and w.last is not None}
+        position = next_position(self.state.queue, worker.key, worker.last, others)
+        item = self.state.queue[position]
+        del self.state.queue[position]
+        return item
 
     def _start(self, item: _Item, worker: _Worker) -> None:
         method = getattr(worker.handle, item.kind)
         ref = method.remote(item.job) if item.segment is None else method.remote(item.job, item.segment)
         worker.busy, worker.key = True, renderer_key(item.job)
+        worker.last = (item.job.number, item.segment if item.segment is not None else -1)
         self.running[ref] = (item, worker, time.perf_counter())
 
     def _finish(self, ref, item: _Item, worker: _Worker, latency: float) -> _Worker | None:
@@ -301,6 +301,20 @@ class _Scheduler:
             self.bar.total = (self.bar.total or 0) + segments
             self.bar.update(done)
             self.bar.refresh()
+
+
+def next_position(queue, key: tuple | None, last: tuple[int, int] | None, others: set[int]) -> int:
+    """Which queued item a free worker takes: among those needing the renderer it holds (``key``; else
+    among all), the segment following the one it rendered last (``last``: its driving read goes on and
+    nothing is tracked twice), else the first item of a job no other worker is on (``others``: whole jobs
+    stay on one worker while there are enough jobs), else the first item."""
+    same = [p for p, item in enumerate(queue) if renderer_key(item.job) == key]
+    positions = same or list(range(len(queue)))
+    for p in positions:
+        item = queue[p]
+        if last is not None and item.kind == "render" and (item.job.number, item.segment - 1) == last:
+            return p
+    return next((p for p in positions if queue[p].job.number not in others), positions[0])
 
 
 def _refuse_shared_outputs(jobs: list[BatchJob], fail: Callable[[int, str], None]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from engines.base import LivePuppetError
 from realtime.batch.jobs import BatchJob
 from realtime.outputs import write_text_atomic
-from realtime.rerender.job import PreparedJob, prepare_job, render_segments, write_video
+from realtime.rerender.job import DrivingRead, PreparedJob, prepare_job, render_segments, write_video
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 PER_JOB = {"source", "driving", "out", "audio", "timeline", "smooth", "max_frames", "progress", "work_dir",
            "keep_work", "handler", "command"}  # fmt: skip
 KEEP_PREPARED = 8  # jobs whose portrait and plan a worker keeps at hand
+KEEP_READS = 2  # driving videos a worker keeps open (decoder and tracker state) for the next segment
 MIN_SEGMENT_FRAMES = 8  # offline modes: about this many frames (whole windows) per unit of work
 
 
@@ -73,6 +74,7 @@ class BatchWorker:
         self._renderer = None
         self._renderer_key: tuple | None = None
         self._jobs: dict[tuple, tuple[PreparedJob, list]] = {}  # (job number, out) -> prepared, modifiers
+        self._reads: dict[tuple, DrivingRead] = {}  # job -> its driving read, where the last segment ended
 
     def pid(self) -> int:
         return os.getpid()
@@ -85,26 +87,56 @@ class BatchWorker:
         return JobPlan(len(prepared.segments), done, prepared.frames, finished=False)
 
     def render(self, job: BatchJob, number: int) -> Outcome:
+        """Render one segment. The driving read of the job's previous segment is continued when this
+        segment follows it (its frames are not read and tracked again); frames are the same either way."""
         started = time.perf_counter()
         prepared, modifiers = self._prepared(job)
         segment = prepared.segments[number]
-        computed = render_segments(
-            prepared, [segment], self._renderer_for(job), modifiers, resume_windows=False
-        )
+        key = _job_key(job)
+        read = self._reads.pop(key, None)
+        if read is not None and not read.continues_at(segment):
+            read.close()
+            read = None
+        if read is None:
+            read = DrivingRead(prepared, modifiers)
+        try:
+            computed = render_segments(
+                prepared, [segment], self._renderer_for(job), modifiers, resume_windows=False, read=read
+            )
+        except BaseException:
+            read.close()
+            raise
+        self._keep_read(key, read)
         return Outcome(computed, time.perf_counter() - started, os.getpid())
 
     def encode(self, job: BatchJob) -> Outcome:
         started = time.perf_counter()
         prepared, _ = self._prepared(job)
+        self._drop_read(_job_key(job))
         frames = write_video(prepared)
         _mark_finished(prepared)
         self._jobs.pop(_job_key(job), None)
         return Outcome(frames, time.perf_counter() - started, os.getpid())
 
     def close(self) -> None:
+        for key in list(self._reads):
+            self._drop_read(key)
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = self._renderer_key = None
+
+    def _keep_read(self, key: tuple, read: DrivingRead) -> None:
+        if read.feed.ended_at is not None:
+            read.close()
+            return
+        self._reads[key] = read
+        while len(self._reads) > KEEP_READS:
+            self._drop_read(next(iter(self._reads)))
+
+    def _drop_read(self, key: tuple) -> None:
+        read = self._reads.pop(key, None)
+        if read is not None:
+            read.close()
 
     def _renderer_for(self, job: BatchJob):
         from realtime.commands.rerender import build_window_renderer
@@ -129,7 +161,9 @@ class BatchWorker:
             modifiers = motion_modifiers(job.args)
             self._jobs[key] = (prepare_job(offline, renderer, modifiers), modifiers)
             while len(self._jobs) > KEEP_PREPARED:
-                self._jobs.pop(next(iter(self._jobs)))
+                evicted = next(iter(self._jobs))
+                del self._jobs[evicted]
+                self._drop_read(evicted)
         return self._jobs[key]
 
 

@@ -38,6 +38,7 @@ from realtime.rerender.store import WindowStore
 from realtime.video_io import VideoReader, VideoWriter
 
 __all__ = [
+    "DrivingRead",
     "JobSummary",
     "OfflineJob",
     "PreparedJob",
@@ -154,6 +155,25 @@ def prepare_job(
     )
 
 
+class DrivingRead:
+    """A job's driving video being read in order (tracked, smoothed), kept open between segments.
+
+    Segments that follow one another continue the same read; a segment further on first reads (and tracks)
+    the frames before it, which the motion history needs."""
+
+    def __init__(self, prepared: PreparedJob, modifiers: Sequence[MotionModifier] = ()):
+        job = prepared.job
+        self._sequence = DrivingSequence(job.driving, prepared.face, job.smoothing, modifiers, job.max_frames)
+        self.feed = FrameFeed(self._sequence)
+
+    def continues_at(self, segment: Segment) -> bool:
+        """Whether ``segment`` can be rendered from this read (it does not start before what was kept)."""
+        return self.feed.ended_at is None and self.feed.reaches(segment.start)
+
+    def close(self) -> None:
+        self._sequence.close()
+
+
 def render_segments(
     prepared: PreparedJob,
     segments: Sequence[Segment],
@@ -161,17 +181,19 @@ def render_segments(
     modifiers: Sequence[MotionModifier] = (),
     on_frame: Callable[[int], None] | None = None,
     resume_windows: bool = True,
+    read: DrivingRead | None = None,
 ) -> int:
     """Render ``segments`` (in order) from one read of the driving video; returns the frames generated
-    (``resume_windows``: see :func:`~realtime.rerender.segments.render_segment`)."""
-    job = prepared.job
-    sequence = DrivingSequence(job.driving, prepared.face, job.smoothing, modifiers, job.max_frames)
-    feed = FrameFeed(sequence)
+    (``resume_windows``: see :func:`~realtime.rerender.segments.render_segment`). ``read``: an open read to
+    continue (left open for the caller), else one is opened and closed here."""
+    own = read is None
+    if own:
+        read = DrivingRead(prepared, modifiers)
     computed = 0
     try:
         for segment in segments:
             result = render_segment(
-                feed,
+                read.feed,
                 segment,
                 renderer,
                 prepared.store,
@@ -185,7 +207,8 @@ def render_segments(
                 prepared.store.record_end(result.ended_at)
                 break
     finally:
-        sequence.close()
+        if own:
+            read.close()
     return computed
 
 

@@ -33,9 +33,17 @@ class FrameFeed:
     def __init__(self, frames: Iterable[DrivingFrame]):
         self._frames = iter(frames)
         self._buffer: list[DrivingFrame] = []
+        self._kept_from = 0  # frames from here on are in the buffer or not read yet
         self.ended_at: int | None = None  # the frame count, once the sequence has run out
 
+    def reaches(self, start: int) -> bool:
+        """Whether ``take`` may still start at ``start`` (earlier frames are dropped for good)."""
+        return start >= self._kept_from
+
     def take(self, start: int, stop: int) -> list[DrivingFrame]:
+        if not self.reaches(start):
+            raise ValueError(f"frame {start} was already dropped (frames from {self._kept_from} are kept)")
+        self._kept_from = start
         self._buffer = [frame for frame in self._buffer if frame.index >= start]
         while self.ended_at is None and (not self._buffer or self._buffer[-1].index < stop - 1):
             frame = next(self._frames, None)

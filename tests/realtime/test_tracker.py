@@ -37,3 +37,20 @@ def test_picks_the_largest_face_then_the_same_one_over_time():
         # once a face is tracked, the one nearest to it is kept even when another is larger
         tracker._previous_centre = small_central[:, :2].mean(axis=0)
         assert tracker._choose([large_corner, small_central], 640, 480) is small_central
+
+
+def test_a_portrait_is_read_like_a_video_frame():
+    # A driving video's frames (its neutral included) are read in tracking mode from a settled crop; the
+    # portrait is read the same way, so a video driving its own first frame compares like with like.
+    from engines.landmarks import inter_ocular
+
+    image = np.ascontiguousarray(data.astronaut())
+    portrait = find_portrait_face(image).landmarks
+    with FaceTracker(static_image=False) as video:
+        settled = video.settle(image).landmarks
+    with FaceTracker(static_image=True) as still:
+        detected = still.track(image).landmarks
+    iod = inter_ocular(portrait)
+    assert np.abs(portrait - settled)[:, :2].max() / iod < 1e-3
+    assert np.linalg.norm(portrait[:, :2] - detected[:, :2], axis=1).mean() / iod > 2e-3
+

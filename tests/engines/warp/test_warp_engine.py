@@ -14,8 +14,9 @@ from realtime.tracker import FaceTracker
 
 
 def _track(image):
-    with FaceTracker(static_image=True) as tracker:
-        return tracker.track(image)
+    """Read like the portraits are (realtime.tracker.find_portrait_face): tracking mode, settled crop."""
+    with FaceTracker(static_image=False) as tracker:
+        return tracker.settle(image)
 
 
 def _psnr(a, b):
@@ -157,7 +158,7 @@ def test_gaze_moves_the_iris_and_leaves_white_behind(warp, astronaut):
     engine, state, neutral = warp
     image, face = astronaut
     expression = np.zeros_like(neutral)
-    expression[np.concatenate([RIGHT_IRIS, LEFT_IRIS]), 0] += 0.08  # look towards the image's right
+    expression[np.concatenate([RIGHT_IRIS, LEFT_IRIS]), 0] += 0.1  # look towards the image's right (a clear gaze)
     motion = dataclasses.replace(Motion.identity(neutral), expression=expression)
     out = engine.render(state, motion).copy()
     width = np.linalg.norm(face.landmarks[33, :2] - face.landmarks[133, :2])

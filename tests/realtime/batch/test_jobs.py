@@ -90,3 +90,25 @@ def test_worker_count_and_placement():
         worker_count({"CPU": 2.0}, ClusterOptions(gpus_per_worker=1))
     placement = actor_options(ClusterOptions(cpus_per_worker=4, gpus_per_worker=1))
     assert placement["num_gpus"] == 1 and placement["num_cpus"] == 4 and placement["max_restarts"] == 0
+
+
+def test_a_free_worker_continues_its_job_then_takes_a_job_nobody_is_on(tmp_path):
+    from realtime.batch.runner import _Item, next_position
+
+    rows = [{"source": "me.jpg", "driving": "talk.mp4", "out": f"{i}.mp4"} for i in range(3)]
+    rows.append({"source": "me.jpg", "driving": "talk.mp4", "out": "d.mp4", "mode": "diffusion"})
+    warp1, warp2, warp3, diffusion = load_jobs(_write_json(tmp_path, rows))
+    from realtime.batch.worker import renderer_key
+
+    warp = renderer_key(warp1)
+    queue = [_Item("render", warp1, 1), _Item("render", warp2, 0), _Item("render", warp2, 1),
+             _Item("render", warp3, 0), _Item("render", diffusion, 0)]  # fmt: skip
+    # It rendered job 2's segment 0: segment 1 of job 2 follows, though other items come first.
+    assert next_position(queue, warp, (2, 0), set()) == 2
+    # After a plan (segment -1) its job's first segment follows.
+    assert next_position(queue, warp, (2, -1), set()) == 1
+    # A fresh worker avoids the jobs other workers are on (1 and 2), taking job 3.
+    assert next_position(queue, warp, None, {1, 2}) == 3
+    # All jobs taken: the first item; a worker holding the diffusion models takes diffusion work first.
+    assert next_position(queue, warp, None, {1, 2, 3}) == 0
+    assert next_position(queue, renderer_key(diffusion), (1, 0), set()) == 4

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from engines.base import LivePuppetError
-from realtime.rerender.job import OfflineJob, prepare_job, render_segments, run_job, write_video
+from realtime.rerender.job import DrivingRead, OfflineJob, prepare_job, render_segments, run_job, write_video
 from realtime.rerender.plan import Window, plan_segments, plan_windows, windows_per_segment
 from realtime.video_io import VideoReader
 
@@ -93,6 +93,41 @@ def test_segments_rendered_apart_match_one_process(tmp_path, portrait, driving_w
     whole = _job(tmp_path, portrait, driving_with_audio, "whole", segment_frames=None)
     run_job(whole, StatefulRenderer(window=3, overlap=1))
     assert not all(np.array_equal(a, b) for a, b in zip(expected, _frames(whole.output)))
+
+
+class MotionRenderer(StatefulRenderer):
+    """Frames that show the (smoothed) motion: a read that lost or re-read motion history would differ."""
+
+    def render(self, frames):
+        return [np.full(self.shape, int(f.target[:, :2].sum() * 7) % 251, np.uint8) for f in frames]
+
+
+def test_a_continued_driving_read_gives_the_frames_of_fresh_reads(tmp_path, portrait, driving_with_audio):
+    def job(name):
+        from dataclasses import replace
+
+        return replace(_job(tmp_path, portrait, driving_with_audio, name, segment_frames=3), smoothing=0.8)
+
+    fresh = prepare_job(job("fresh"), MotionRenderer(1, 0))
+    for segment in reversed(fresh.segments):  # each segment reads the video from its start
+        render_segments(fresh, [segment], MotionRenderer(1, 0), resume_windows=False)
+    continued = prepare_job(job("continued"), MotionRenderer(1, 0))
+    read = DrivingRead(continued)
+    decoded = []
+    read.feed._frames = (decoded.append(f.index) or f for f in read.feed._frames)
+    try:
+        for segment in continued.segments:
+            assert read.continues_at(segment)
+            render_segments(continued, [segment], MotionRenderer(1, 0), resume_windows=False, read=read)
+        assert not read.continues_at(continued.segments[0])  # its frames are gone: a new read is needed
+    finally:
+        read.close()
+    assert decoded == list(range(9))  # every frame tracked once
+    write_video(fresh)
+    write_video(continued)
+    expected, got = _frames(fresh.job.output), _frames(continued.job.output)
+    assert len(got) == len(expected) == 9 and len({int(a[0, 0, 0]) for a in expected}) > 3
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got))
 
 
 class Killed(Exception):
