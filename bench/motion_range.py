@@ -110,6 +110,10 @@ def evaluate_portrait(
     tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
     driver = MotionDriver()
     reader = FaceTracker(static_image=True)  # measures: no memory of earlier frames, no lag
+    # The portrait re-read the way the outputs and the transformed portraits are (the engine's own reading,
+    # settled in tracking mode, differs from a still read by 1-3 % of the IOD).
+    still = reader.track(portrait)
+    reference = face.landmarks if still is None else still.landmarks
     try:
         for frame, matrix in zip(frames, matrices):
             # 3. The transformed portrait drives; the output is re-tracked.
@@ -131,7 +135,7 @@ def evaluate_portrait(
                 if motion is not None and motion.face_found:
                     read = (motion.reference_face.landmarks, motion.driving_face.landmarks)
                 truth, found = reader.track(driving), reader.track(output)
-                pose_scores.add_hold(centre, iod, face.landmarks, None if truth is None else truth.landmarks,
+                pose_scores.add_hold(centre, iod, reference, None if truth is None else truth.landmarks,
                                      None if found is None else found.landmarks, read)  # fmt: skip
                 last_hold = frame.index + 1 == len(frames) or not frames[frame.index + 1].hold
                 if last_hold:

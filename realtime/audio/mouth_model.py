@@ -2,9 +2,12 @@
 
 Per 10 ms hop of 16 kHz audio (features from :mod:`realtime.audio.features`):
 
-1. **Loudness gate**: the speech-band level in dB between a noise floor and a peak, mapped to 0..1 from
-   ``gate_fraction`` of the way up from the floor. Both adapt (the floor follows drops at once and rises
-   1 dB/s, the peak jumps up and decays 1.5 dB/s); offline they start from the recording's percentiles.
+1. **Loudness gate**: the speech-band level in dB between a gate and a peak, mapped to 0..1. The gate is
+   the loudness of the speaker's own pauses (:mod:`realtime.audio.pause_level`: what breath and the room
+   reach away from voiced audio), never below the noise floor; before any pause has been heard,
+   ``gate_fraction`` of the way up from the floor to the peak. Floor and peak adapt (the floor follows
+   drops at once and rises 1 dB/s, the peak jumps up and decays 1.5 dB/s); offline they start from the
+   recording's percentiles and the pause level is the whole recording's.
 2. **Pauses**: the mouth may open only within ``vad_hold_s`` of a hop webrtcvad calls voiced, so breath,
    clicks and background noise between phrases leave it closed. Offline the hold reaches both ways.
 3. **Timbre**: the MFCCs, less their running mean over voiced hops (cepstral mean normalisation). The
@@ -28,9 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from realtime.audio.features import HOP, SAMPLE_RATE, FrontEndConfig, HopFeatures, SpeechFrontEnd, features_of
+from realtime.audio.pause_level import (
+    DIGITAL_SILENCE_DB,
+    PauseLevel,
+    PauseLevelConfig,
+    pause_level_of,
+    within,
+)
 from realtime.audio.visemes import SHAPES, VISEMES, VoiceTemplates
-
-DIGITAL_SILENCE_DB = -100.0
 
 __all__ = ["SAMPLE_RATE", "MouthConfig", "MouthModel", "MouthState", "MouthTrack", "analyse"]
 
@@ -38,7 +46,9 @@ __all__ = ["SAMPLE_RATE", "MouthConfig", "MouthModel", "MouthState", "MouthTrack
 @dataclass(frozen=True, slots=True)
 class MouthConfig:
     sample_rate: int = SAMPLE_RATE  # the front end works at 16 kHz; sources are resampled to it
-    gate_fraction: float = 0.3  # the mouth starts to open this far from the floor towards the peak
+    # the mouth starts to open at the loudness of the speaker's pauses (None: always at gate_fraction)
+    pauses: PauseLevelConfig | None = field(default_factory=PauseLevelConfig)
+    gate_fraction: float = 0.3  # without a pause level: this far from the floor towards the peak
     min_range_db: float = 20.0  # the peak is kept at least this far above the floor
     floor_rise_db_per_s: float = 1.0
     peak_decay_db_per_s: float = 1.5
@@ -104,8 +114,12 @@ def _timbre_factor(openness, config: MouthConfig):
     return (1.0 - config.timbre_share) + config.timbre_share * openness
 
 
-def _gate_level(loudness_db, floor_db, peak_db, config: MouthConfig):
-    gate = floor_db + config.gate_fraction * (peak_db - floor_db)
+def _gate_level(loudness_db, floor_db, peak_db, config: MouthConfig, pause_db: float | None = None):
+    """0..1 from the gate (the pause level, at least the floor; else ``gate_fraction`` up) to the peak."""
+    if pause_db is None:
+        gate = floor_db + config.gate_fraction * (peak_db - floor_db)
+    else:
+        gate = np.maximum(floor_db, pause_db)
     span = np.maximum(peak_db - gate, 1e-6)
     return np.clip((loudness_db - gate) / span, 0.0, 1.0)
 
@@ -128,6 +142,7 @@ class MouthModel:
     def reset(self) -> None:
         self._front.reset()
         self._levels = LevelTracker(self.config)
+        self._pauses = PauseLevel(self.config.pauses) if self.config.pauses is not None else None
         self._since_voiced = 10**9
         self._cmn_mean = np.zeros_like(self.templates.mfcc[0])
         self._cmn_count = 0
@@ -147,8 +162,9 @@ class MouthModel:
     def _step(self, features: HopFeatures, k: int) -> MouthState:
         c = self.config
         loudness, mfcc, voiced = features.loudness_db[k], features.mfcc[k], features.voiced[k]
-        # 1. loudness between the adaptive floor and peak
-        level = float(_gate_level(loudness, *self._levels.update(loudness), c))
+        # 1. loudness between the gate (the recent pauses' level) and the adaptive peak
+        pause_db = self._pauses.update(loudness, voiced) if self._pauses is not None else None
+        level = float(_gate_level(loudness, *self._levels.update(loudness), c, pause_db))
         # 2. pauses: open only within the hold after a voiced hop
         self._since_voiced = 0 if voiced else self._since_voiced + 1
         free = self._since_voiced <= self._hold_hops
@@ -194,14 +210,6 @@ def _gaussian_smooth(values: np.ndarray, sigma_hops: float) -> np.ndarray:
     return gaussian_filter1d(values, sigma_hops, axis=0, mode="nearest")
 
 
-def _dilate(mask: np.ndarray, hops: int) -> np.ndarray:
-    """True within ``hops`` of a True, both ways."""
-    if hops <= 0 or not mask.any():
-        return mask
-    kernel = np.ones(2 * hops + 1)
-    return np.convolve(mask.astype(float), kernel, mode="same") > 0
-
-
 def analyse(
     samples: np.ndarray,
     config: MouthConfig = MouthConfig(),
@@ -228,9 +236,10 @@ def analyse(
     floor, peak = np.percentile(audible if audible.size else loudness, config.offline_levels)
     tracker = LevelTracker(config, floor, peak)
     levels = np.array([tracker.update(value) for value in loudness])  # (T, 2) floor, peak
-    level = _gate_level(loudness, levels[:, 0], levels[:, 1], config)
+    pause_db = pause_level_of(loudness, features.voiced, config.pauses) if config.pauses is not None else None
+    level = _gate_level(loudness, levels[:, 0], levels[:, 1], config, pause_db)
     # 2. pauses: the hold reaches both ways
-    free = _dilate(features.voiced, round(config.vad_hold_s / hop_s))
+    free = within(features.voiced, round(config.vad_hold_s / hop_s))
     # 3. opening and visemes from the MFCCs less the mean over the voiced hops
     voiced = features.mfcc[features.voiced] if features.voiced.any() else features.mfcc
     timbre = features.mfcc - voiced.mean(axis=0)
