@@ -6,7 +6,9 @@ Every driving video under DIR (searched recursively) whose first frame shows bot
 bench.quality: the first frame is the portrait, the whole video drives it, each output frame is compared
 with the real frame at the same index (frame 0 left out). Per video and method ("body_on": the engine with
 the body motion, "body_off": the same engine and face motion without it, "static": the first frame,
-"similarity": the first frame under the 2-D similarity of its face onto the real frame's):
+"similarity": the first frame under the 2-D similarity of its face onto the real frame's, and "real_body": the
+body-off output with the real frame's own pixels wherever the body is (below the chin, and beside the head
+below the nose): what a perfect body transfer would score under this measurement, its ceiling):
 
 * body_error: mean distance of the shoulder, elbow and wrist points visible in both the output and the
   real frame (MediaPipe pose re-run on each, tracking mode per stream), over the real frame's shoulder
@@ -41,7 +43,7 @@ from engines.base import BodyMotion, Engine, EngineOptions, LivePuppetError, Mot
 from engines.body import (
     ARM_POINTS, LEFT_SHOULDER, RIGHT_SHOULDER, SHOULDERS, Body, PoseReader, find_portrait_body, retarget_body,
 )
-from engines.landmarks import inter_ocular, neutral_points
+from engines.landmarks import FACE_OVAL, inter_ocular, neutral_points
 from realtime.driver import DriverConfig, MotionDriver
 from realtime.offline import FrameRenderer
 from realtime.tracker import FaceTracker, find_portrait_face
@@ -49,7 +51,7 @@ from realtime.video_io import VideoReader
 
 log = logging.getLogger(__name__)
 
-METHODS = ("body_on", "body_off", "static", "similarity")
+METHODS = ("body_on", "body_off", "static", "similarity", "real_body")
 SCORED_POINTS = np.concatenate([SHOULDERS, ARM_POINTS])  # shoulders, elbows, wrists
 SYNTHETIC_TILT = 8.0  # degrees of shoulder-line tilt in the synthetic check
 SYNTHETIC_LEAN = 0.1  # shoulder widths of sideways lean
@@ -142,6 +144,7 @@ def evaluate_video(path: Path, engine: Engine, config: BodyBenchConfig) -> tuple
                     "static": first.image,
                     "similarity": _similarity(first.image, face.landmarks, real_face),
                 }
+                outputs["real_body"] = _with_real_body(outputs["body_off"], frame.image, real_face)
                 real_body = pose_readers["real"].read(frame.image)
                 for method, image in outputs.items():
                     scores[method].add(real_body, pose_readers[method].read(image))
@@ -166,6 +169,21 @@ def _similarity(image: np.ndarray, source_landmarks: np.ndarray, real_face) -> n
     matrix = similarity_2d(source_landmarks[:, :2], real_face.landmarks[:, :2])
     height, width = image.shape[:2]
     return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _with_real_body(output: np.ndarray, real: np.ndarray, real_face) -> np.ndarray:
+    """``output`` with ``real``'s pixels below the real chin (by a tenth of the face's height) and beside the
+    head (over 0.8 face widths from its centre) below the nose: the real body under the rendered head."""
+    if real_face is None:
+        return output
+    points = real_face.landmarks[:, :2]
+    chin, top, nose = points[152], points[10], points[1]
+    face_width = float(np.ptp(points[FACE_OVAL, 0]))
+    height, width = real.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    below = ys > chin[1] + 0.1 * float(np.linalg.norm(chin - top))
+    beside = (np.abs(xs - points[FACE_OVAL, 0].mean()) > 0.8 * face_width) & (ys > nose[1])
+    return np.where((below | beside)[..., None], real, output)
 
 
 def _thumbnail(image: np.ndarray, height: int) -> np.ndarray:
@@ -219,7 +237,8 @@ def format_table(report: dict) -> str:
     columns = [
         ("err on", "body_on", "body_error", "{:.3f}"), ("err off", "body_off", "body_error", "{:.3f}"),
         ("err stat", "static", "body_error", "{:.3f}"), ("err sim", "similarity", "body_error", "{:.3f}"),
-        ("on/off", None, "error_ratio", "{:.2f}"),
+        ("err real-body", "real_body", "body_error", "{:.3f}"), ("on/off", None, "error_ratio", "{:.2f}"),
+        ("real-body/off", None, "ceiling_ratio", "{:.2f}"), ("angle r real-body", "real_body", "shoulder_corr", "{:.3f}"),
         ("angle r on", "body_on", "shoulder_corr", "{:.3f}"), ("angle r off", "body_off", "shoulder_corr", "{:.3f}"),
         ("AKD on", "body_on", "akd", "{:.4f}"), ("AKD off", "body_off", "akd", "{:.4f}"),
         ("AKD on/off", None, "akd_ratio", "{:.3f}"),
@@ -262,6 +281,7 @@ def run(data: Path, output: Path, engine_name: str, config: BodyBenchConfig) -> 
                 log.warning("skipping %s: %s", path.name, exc)
                 continue
             scores["error_ratio"] = _ratio(scores["body_on"]["body_error"], scores["body_off"]["body_error"])
+            scores["ceiling_ratio"] = _ratio(scores["real_body"]["body_error"], scores["body_off"]["body_error"])
             scores["akd_ratio"] = _ratio(scores["body_on"]["akd"], scores["body_off"]["akd"])
             report["videos"][path.stem] = scores
             cv2.imwrite(str(output.with_name(f"{output.stem}_{path.stem}.png")), sheet[:, :, ::-1])

@@ -8,7 +8,8 @@
    the frames decoded beforehand (from ``--driving``, else the render of step 1 used as driving video).
 
 ``--body on`` adds the upper body: the demo script's shrug and lean in step 1, MediaPipe pose tracking and
-the body warp in step 2 (the portrait is the astronaut, who shows both shoulders).
+the body warp in step 2 (the portrait is the astronaut, who shows both shoulders), pose read as often as
+live (``--body-reads``, per second of the frames' 25 FPS time; 0 = every frame).
 
 Prints the figures and optionally writes them as JSON. Timings on a shared machine are noisy; benchmarks
 measure, they assert nothing.
@@ -28,6 +29,7 @@ import numpy as np
 from engines.base import EngineOptions, create_engine
 from realtime.demo_script import script_motions
 from realtime.driver import DriverConfig, MotionDriver
+from realtime.live.session import LIVE_BODY_READS_PER_SECOND
 from engines.images import fit_longest_side
 from engines.landmarks import neutral_points
 from realtime.stages import TimedFrame
@@ -64,7 +66,10 @@ def driving_frames(path: Path | None, size: int, frames: int, fallback: list[np.
     return decoded
 
 
-def run(engine_name: str, size: int, frames: int, driving: Path | None, body: bool = False) -> dict:
+def run(
+    engine_name: str, size: int, frames: int, driving: Path | None, body: bool = False,
+    body_reads: float = LIVE_BODY_READS_PER_SECOND,
+) -> dict:
     portrait = square_portrait(size)
     face = find_portrait_face(portrait, name="the bundled portrait")
     engine = create_engine(engine_name, EngineOptions(output_size=size))
@@ -85,7 +90,7 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None, body: bo
         render = timing(seconds)
         # 2. Tracking + motion + render, driving frames in memory.
         inputs = driving_frames(driving, size, frames, rendered)
-        driver = MotionDriver(DriverConfig(body=body))
+        driver = MotionDriver(DriverConfig(body=body, body_reads_per_second=body_reads))
         seconds = []
         try:
             warmup = len(inputs[:WARMUP])
@@ -105,6 +110,7 @@ def run(engine_name: str, size: int, frames: int, driving: Path | None, body: bo
     return {
         "engine": engine_name,
         "body": body,
+        "body_reads_per_second": body_reads if body else None,
         "size": size,
         "driving": str(driving) if driving else "engine output of the demo script",
         "render": render,
@@ -131,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
         help="numpy BLAS threads, as the live loop sets them (0 = the library's default) (default: %(default)s)",
     )
     parser.add_argument("--body", choices=("on", "off"), default="off", help="time the upper body too (default: %(default)s)")
+    parser.add_argument(
+        "--body-reads", type=float, default=LIVE_BODY_READS_PER_SECOND,
+        help="pose reads per second with --body on, as live (0 = every frame) (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -138,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         from engines.blas import limit_blas_threads
 
         limit_blas_threads(args.blas_threads)
-    report = run(args.engine, args.size, args.frames, args.driving, body=args.body == "on")
+    report = run(args.engine, args.size, args.frames, args.driving, body=args.body == "on", body_reads=args.body_reads)
     report["blas_threads"] = args.blas_threads or "default"
     for name in ("render", "track_and_render"):
         figures = report[name]

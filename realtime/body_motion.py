@@ -42,6 +42,10 @@ class BodyDriverConfig:
     # Live: pose tracking on its own thread ("pose"), so it never holds up the face path; the body then
     # trails the face by one pose inference. Offline renders keep it in step (deterministic).
     background: bool = False
+    # At most this many pose reads per second of the driving frames' time (0: every frame). Live the body
+    # is read at 15/s: the shoulders move slower than the face, and a pose read costs about four face-mesh
+    # reads, so reading every frame would take a core of its own; between reads the last body holds.
+    reads_per_second: float = 0.0
 
 
 def _angle(vector: np.ndarray) -> float:
@@ -100,22 +104,24 @@ class BodyDriver:
 
     def __init__(self, config: BodyDriverConfig = BodyDriverConfig(), reader: PoseReader | None = None):
         self.config = config
+        self._owns_reader = reader is None
         if reader is None:
             reader = BackgroundPoseReader() if config.background else PoseReader(static_image=False)
         self._reader = reader
-        self._owns_reader = reader is None
         self._filter = one_euro_for(config.smoothing)
         self._neutral: Body | None = None
         self._held = np.zeros(NUM_PARAMETERS, np.float32)  # last measured value of every parameter
         self._last_seen = np.full(NUM_PARAMETERS, -np.inf)  # when each was last measured
         self.frames_without_body = 0
+        self._last_read = -np.inf  # timestamp of the last pose read
+        self._last_body: Body | None = None
 
     def recalibrate(self) -> None:
         """Take the next body showing both shoulders as the new neutral."""
         self._neutral = None
 
     def update(self, frame: TimedFrame) -> BodyMotion | None:
-        body = self._reader.read(frame.image)
+        body = self._read(frame)
         if body is None:
             self.frames_without_body += 1
         elif self._neutral is None and body.shows_shoulders:
@@ -144,6 +150,15 @@ class BodyDriver:
         if self._filter is not None:
             values = self._filter.filter(values, frame.timestamp)
         return motion_from_parameters(values, float(weights[1]), self.config.hip_follow)
+
+    def _read(self, frame: TimedFrame) -> Body | None:
+        """The body of ``frame``, or the last one read when the read rate says to skip this frame."""
+        rate = self.config.reads_per_second
+        if self._neutral is not None and rate > 0 and frame.timestamp - self._last_read < 1.0 / rate - 1e-6:
+            return self._last_body
+        self._last_read = frame.timestamp
+        self._last_body = self._reader.read(frame.image)
+        return self._last_body
 
     def close(self) -> None:
         if self._owns_reader:

@@ -28,6 +28,7 @@ class DriverConfig:
     max_faces: int = 2  # faces MediaPipe looks for (one is picked consistently)
     body: bool = False  # also track the upper body (Motion.body; see realtime/body_motion.py)
     body_in_background: bool = False  # ...on its own thread (live), the body one pose inference behind
+    body_reads_per_second: float = 0.0  # ...read at most this often (0: every frame; see BodyDriverConfig)
 
 
 def one_euro_for(smoothing: float) -> OneEuroFilter | None:
@@ -159,4 +160,6 @@ def _body_driver(config: DriverConfig):
         return None
     from realtime.body_motion import BodyDriver, BodyDriverConfig
 
-    return BodyDriver(BodyDriverConfig(smoothing=config.smoothing, background=config.body_in_background))
+    return BodyDriver(BodyDriverConfig(
+        smoothing=config.smoothing, background=config.body_in_background, reads_per_second=config.body_reads_per_second,
+    ))  # fmt: skip

@@ -19,7 +19,8 @@ per frame (:meth:`BodyWarp.layer_map`):
     engine's own neck map): damping it tore long hair at the head's cut, and the inversion smooths away
     the few cells it inverts, mostly at the hair's outer edge, where the layer is transparent;
  4. that blend is inverted on the grid by Newton steps (:func:`engines.warp.field.invert`, warm-started
-    from the last frame) and upsampled to a backward map (H, W, 2) float32 for the whole image.
+    from the last frame) and upsampled to a backward map (H, W, 2) float32; the engine remaps only the
+    body layer's box, widened by the farthest move.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class BodyWarp:
             hips[:, 1] = np.minimum(hips[:, 1], size[1] - 1)
             self._virtual_hips = hips
         # Points on the frame's left, right and bottom edges below the shoulder line, where a portrait
-        # cuts the body: they follow the hips but never move inwards (nothing beyond the frame is known).
+        # cuts the body: across the edge they never move inwards, along it they slide (see _edge_shift).
         top = float(min(body.points[SHOULDERS, 1].max(), height - 1))
         ys = np.linspace(top, height - 1, config.edge_points, dtype=np.float32)
         xs = np.linspace(0, width - 1, config.edge_points + 2, dtype=np.float32)[1:-1]
@@ -96,6 +97,8 @@ class BodyWarp:
         self._outward = np.concatenate([
             np.tile([[-1, 0]], (len(ys), 1)), np.tile([[1, 0]], (len(ys), 1)), np.tile([[0, 1]], (len(xs), 1)),
         ]).astype(np.float32)  # fmt: skip
+        self._bottom_corners = np.zeros(len(self._edges), bool)  # the side edges' lowest points
+        self._bottom_corners[[len(ys) - 1, 2 * len(ys) - 1]] = True
         self._source = self.controls(body.points)
         self._spline = TpsGrid(self._source, size, self._step, config.regularisation)
         self._grid = self._spline.points.reshape(*self._spline.shape, 2)  # (ny, nx, 2) px
@@ -127,15 +130,30 @@ class BodyWarp:
         centre_shift = shoulders.mean(axis=0) - centre
         rise = centre_shift[1] - hip_shift[1]
         neck_base = centre + centre_shift - (0.0, (1.0 - self.config.neck_rise) * rise)
-        edge_shift = np.tile(hip_shift, (len(self._edges), 1))
-        inward = (edge_shift * self._outward).sum(axis=1, keepdims=True)  # < 0: moving into the frame
-        edges = self._edges + edge_shift - np.minimum(inward, 0.0) * self._outward
+        edges = self._edges + self._edge_shift(shoulders, hips, hip_shift)
         parts = [shoulders, hips, neck_base[None].astype(np.float32), edges]
         for bones in ARMS:
             for parent, child in bones:
                 if body.visible[parent] and body.visible[child]:
                     parts += [points[child][None], _bone_points(points[parent], points[child], samples)]
         return np.concatenate(parts).astype(np.float32)
+
+    def _edge_shift(self, shoulders: np.ndarray, hips: np.ndarray, hip_shift: np.ndarray) -> np.ndarray:
+        """(E, 2) moves of the frame-edge controls. Across the edge they follow the hips but never inwards
+        (nothing beyond the frame is known); along it they slide with the nearest body points (a shoulder
+        by the edge drops or rises with the edge beside it), except that the ends at the bottom corners
+        never rise (that would pull in what lies below the frame)."""
+        anchors = np.concatenate([self.body.points[SHOULDERS], self._hips_at_rest()])  # (4, 2)
+        moves = np.concatenate([shoulders - self.body.points[SHOULDERS], hips - self._hips_at_rest()])
+        weights = 1.0 / (((self._edges[:, None] - anchors[None]) ** 2).sum(axis=2) + self._step**2)  # (E, 4)
+        nearby = (weights @ moves) / weights.sum(axis=1, keepdims=True)  # (E, 2)
+        across = (hip_shift * self._outward).sum(axis=1, keepdims=True)  # < 0: moving into the frame
+        along = nearby - (nearby * self._outward).sum(axis=1, keepdims=True) * self._outward
+        along[self._bottom_corners, 1] = np.maximum(along[self._bottom_corners, 1], 0.0)
+        return np.maximum(across, 0.0) * self._outward + along
+
+    def _hips_at_rest(self) -> np.ndarray:
+        return self.body.points[HIPS] if self._virtual_hips is None else self._virtual_hips
 
     def forward_field(self, motion: BodyMotion) -> np.ndarray:
         """(ny, nx, 2) forward displacement of the body on the spline's grid, fold-free."""
@@ -153,10 +171,12 @@ class BodyWarp:
         return field
 
     def layer_map(
-        self, motion: BodyMotion, neck: np.ndarray | None = None, head: np.ndarray | None = None
+        self, motion: BodyMotion, neck: np.ndarray | None = None, head: np.ndarray | None = None,
+        layer_box: Box | None = None,
     ) -> tuple[Box, np.ndarray]:
-        """The body layer's backward map over the whole image: ``(box, (H, W, 2) float32)``, the map reused
-        by the next call.
+        """The body layer's backward map: ``(box, (h, w, 2) float32)``, a view of a map reused by the next
+        call. ``box`` is ``layer_box`` (where the body layer has pixels; default: the whole image) widened by
+        the farthest move, so it covers both where the body was and where it goes.
 
         ``neck`` (H, W) is the share of the head's motion ``head`` (2×3 affine, px) each body pixel takes;
         the rest takes the body's motion. Without them the map is the body's motion alone."""
@@ -168,9 +188,11 @@ class BodyWarp:
             field = field + share * (apply_affine(head, self._grid) - self._grid - field)
         backward = invert(field, self._spline.spacing, start=self._last_grid_map)
         self._last_grid_map = backward
-        box = (0, 0, width, height)
-        self.last_map = upsample(backward, self._grid, box)
-        return box, self.last_map
+        self.last_map = upsample(backward, self._grid, (0, 0, width, height))
+        x0, y0, x1, y1 = layer_box or (0, 0, width, height)
+        reach = int(np.ceil(np.abs(field).max() + 2 * self._step))
+        box = (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, width), min(y1 + reach, height))
+        return box, self.last_map[box[1] : box[3], box[0] : box[2]]
 
 
 def _folds(grid_map: np.ndarray) -> bool:

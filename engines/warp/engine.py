@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from engines.base import EngineOptions, Face, Motion, SourceState, register_engine
+from engines.body import SHOULDERS
 from engines.images import fit_longest_side
 from engines.landmarks import (
     FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_LOWER, INNER_LIP_UPPER, LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_LOWER,
@@ -115,6 +116,7 @@ class WarpState(SourceState):
     closed_eyes: np.ndarray = field(default_factory=lambda: np.zeros(2, bool))  # the portrait's shut eyes
     mouth_palette: MouthPalette = field(default_factory=MouthPalette)
     body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
+    body_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer has pixels (with ``body``)
     seam: np.ndarray | None = None  # (H, W) where the neck takes the head's non-rigid motion (compose.seam_weight)
 
 
@@ -200,6 +202,8 @@ class WarpEngine:
     def render(self, state: WarpState, motion: Motion) -> np.ndarray:
         """The full composited frame (RGB uint8). The returned array is reused by the next call."""
         cfg = self.config
+        if motion.body is not None and state.body is None:
+            self._add_body(state)  # once, before any layer is drawn
         origin = np.array(state.grid_box[:2], np.float32)
         height, width = state.image.shape[:2]
         # 1. Target landmarks in image px, tidied.
@@ -276,18 +280,30 @@ class WarpEngine:
         frame = state.frame
         np.copyto(frame, state.layers.static)
         neck_box = union(state.neck_box, moved_box(hair, state.neck_box, 2.0, (width, height)))
-        body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
+        if motion.body is not None and state.body.active:  # upper body (engines/warp/body.py): it all moves
+            neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair, state.body_box)
+        else:
+            body_map = neck_map(state.layers.neck, hair, neck_box, 2 * state.grid.spacing[0])
         follow_head_detail(body_map, neck_box, state.seam, state.last_map, head_box, inverse)
-        if motion.body is not None:  # upper body (engines/warp/body.py): the whole body layer moves
-            state.body = state.body or BodyWarp.of_portrait(state.image)
-            if state.body.active:
-                neck_box, body_map = state.body.layer_map(motion.body, state.layers.neck, hair)
         body = warp_layer(state.layers.body, body_map)
         nx0, ny0, nx1, ny1 = neck_box
         blend_over(frame[ny0:ny1, nx0:nx1], body, state.layers.plate[ny0:ny1, nx0:nx1])
         hx0, hy0, hx1, hy1 = head_box
         blend_over(frame[hy0:hy1, hx0:hx1], warped, frame[hy0:hy1, hx0:hx1])
         return frame
+
+    def _add_body(self, state: WarpState) -> None:
+        """The body warp, on the first frame with body motion; when the portrait shows both shoulders, its
+        layers are split again with the shoulders kept out of the head layer (they move with the body)."""
+        state.body = BodyWarp.of_portrait(state.image)
+        if not state.body.active:
+            return
+        shoulders = state.body.body.points[SHOULDERS]
+        layers = split_layers(state.image, state.face.landmarks, state.layers.person, self.config.layers, shoulders)
+        state.layers, state.head_box, state.neck_box = layers, layers.head_box(), layers.neck_box()
+        state.body_box = layers.body_box()
+        state.seam = seam_weight(layers.head[1], layers.neck, NECK_SEAM * state.face_size)
+        state.frame = layers.static.copy()
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:
         """Jacobian determinant of the last frame's head warp at each output pixel ((H, W) float32; 1

@@ -36,6 +36,11 @@ class LayerConfig:
     plate_size: int = 256  # the background is inpainted at this resolution (longest side), then upsampled
     person_threshold: float = 0.05  # segmentation confidence counted as person when cutting the plate
     edge: tuple[float, float] = (0.2, 0.8)  # segmentation confidences mapped to alpha 0 and 1
+    # With the body moving (the portrait's shoulders given): beside the neck, everything below a line from
+    # the neck's side at the cut to this many shoulder widths above each shoulder joint is body, never head
+    # (a webcam sees the shoulders as high as the chin), feathered over ``shoulder_feather`` face heights.
+    shoulder_rise: float = 0.25
+    shoulder_feather: float = 0.08
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,9 @@ class PortraitLayers:
 
     def head_box(self) -> tuple[int, int, int, int]:
         return _box(self.head[1] > 0)
+
+    def body_box(self) -> tuple[int, int, int, int]:
+        return _box(self.body[1] > 0)
 
     def neck_box(self) -> tuple[int, int, int, int]:
         return _box((self.neck > 1e-3) & (self.body[1] > 0))
@@ -78,10 +86,15 @@ class PersonSegmenter:
 
 
 def split_layers(
-    image: np.ndarray, landmarks: np.ndarray, person: np.ndarray, config: LayerConfig = LayerConfig()
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    person: np.ndarray,
+    config: LayerConfig = LayerConfig(),
+    shoulders: np.ndarray | None = None,
 ) -> PortraitLayers:
     """Layers of ``image`` (RGB uint8) from its face ``landmarks`` (478, >=2) px and a soft ``person``
-    mask (H, W) in [0, 1]."""
+    mask (H, W) in [0, 1]. ``shoulders`` (2, 2) px: the portrait's shoulder joints when its body moves (the
+    shoulders then never belong to the head layer)."""
     height, width = image.shape[:2]
     points = landmarks[:, :2].astype(np.float32)
     # 1. The face's own axes: "down" from the eye line, distances in face heights / widths.
@@ -109,6 +122,11 @@ def split_layers(
     reach = np.hypot((dx * right[0] + dy * right[1]) / face_width, (dx * down[0] + dy * down[1]) / face_height)
     near = 1.0 - smoothstep(reach, config.head_reach, config.head_reach + 0.15)
     head_weight = above_cut * near
+    if shoulders is not None:
+        axes = np.stack([right, down])
+        zone = _shoulder_zone(sideways, below_chin, shoulders, chin, axes, (face_width, face_height), config)
+        face_near = cv2.dilate(face, np.ones((5, 5), np.uint8)).astype(np.float32)
+        head_weight = head_weight * (1.0 - zone * (1.0 - face_near))
     head = alpha * head_weight
     # 4. Body layer: the person wherever the head layer is not fully opaque. Below the cut it follows the
     #    head wherever the head layer reaches the cut (the neck, long hair), fading downwards, so no gap
@@ -201,6 +219,29 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     coarse = _push_pull(coarse, np.clip(coarse_known * 2.0, 0.0, 1.0))
     up = cv2.pyrUp(coarse, dstsize=(width, height))
     return image * known[..., None] + up * (1.0 - known[..., None])
+
+
+def _shoulder_zone(
+    sideways: np.ndarray, below_chin: np.ndarray, shoulders: np.ndarray, chin: np.ndarray, axes: np.ndarray,
+    face_size: tuple[float, float], config: LayerConfig,
+) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: 1 on the shoulders beside the neck. ``sideways``/``below_chin``: each
+    pixel's offset from the chin in face widths / heights (``face_size`` = (width, height) px) along
+    ``axes`` (2, 2: right, down). Per side the zone lies below the line from the neck's side at the cut to
+    a point ``shoulder_rise`` shoulder widths above the shoulder joint, and level beyond the joint."""
+    face_width, face_height = face_size
+    joints = (shoulders - chin) @ axes.T / np.array([face_width, face_height], np.float32)  # (2, 2) face units
+    rise = config.shoulder_rise * float(np.linalg.norm(shoulders[0] - shoulders[1])) / face_height
+    neck = config.neck_half_width + 0.15  # the neck column's half width (as split_layers' ``under``)
+    feather = config.shoulder_feather
+    zone = np.zeros(sideways.shape, np.float32)
+    for joint_sideways, joint_below in joints:
+        side = sideways * np.sign(joint_sideways)  # > 0 on this shoulder's side
+        t = np.clip((side - neck) / max(abs(joint_sideways) - neck, 1e-3), 0.0, 1.0)
+        line = config.cut_below_chin + t * (joint_below - rise - config.cut_below_chin)
+        beside = smoothstep(side, neck, neck + feather * face_height / face_width)
+        zone = np.maximum(zone, smoothstep(below_chin - line, 0.0, feather) * beside)
+    return zone.astype(np.float32)
 
 
 def _carried_up(image: np.ndarray, below_chin: np.ndarray, down: np.ndarray, face_height: float, level: float) -> np.ndarray:

@@ -21,6 +21,8 @@ from realtime.stages import FrameSource, Sink
 
 log = logging.getLogger(__name__)
 
+LIVE_BODY_READS_PER_SECOND = 15.0  # live pose reads per second (see BodyDriverConfig.reads_per_second)
+
 
 def camera_opener(request: CameraRequest) -> Callable[[], FrameSource]:
     """A factory for the capture thread; opens the camera once now so a wrong index fails up front."""
@@ -63,7 +65,10 @@ class LiveSession:
             self.engine = create_engine(engine, options)
             self.state = self.engine.prepare(image, face)
             tracks_body = body_tracking_wanted(body, image)
-            self.driver = MotionDriver(DriverConfig(smoothing=smoothing, body=tracks_body, body_in_background=True))
+            self.driver = MotionDriver(DriverConfig(
+                smoothing=smoothing, body=tracks_body, body_in_background=True,
+                body_reads_per_second=LIVE_BODY_READS_PER_SECOND,
+            ))  # fmt: skip
         except BaseException:
             self.close()
             raise

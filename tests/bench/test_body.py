@@ -31,3 +31,18 @@ def test_frames_without_real_shoulders_are_not_scored():
     scores.add(REAL, None)
     assert scores.errors == [] and scores.frames_without_body == 1
     assert scores.summary()["body_error"] is None
+
+
+def test_the_real_body_ceiling_takes_the_real_pixels_below_the_chin_and_beside_the_head():
+    from types import SimpleNamespace
+
+    from bench.body import _with_real_body
+
+    angles = np.linspace(0, 2 * np.pi, 478, endpoint=False)
+    landmarks = np.stack([320 + 60 * np.cos(angles), 200 + 60 * np.sin(angles), 0 * angles], axis=1)
+    landmarks[[152, 10, 1]] = [[320, 260, 0], [320, 140, 0], [320, 200, 0]]  # chin, forehead, nose tip
+    output, real = np.zeros((480, 640, 3), np.uint8), np.full((480, 640, 3), 255, np.uint8)
+    mixed = _with_real_body(output, real, SimpleNamespace(landmarks=landmarks.astype(np.float32)))
+    for x, y, from_real in ((320, 300, True), (320, 250, False), (100, 250, True), (100, 150, False)):
+        assert (mixed[y, x] == 255).all() == from_real, (x, y)
+    assert _with_real_body(output, real, None) is output

@@ -185,3 +185,16 @@ def test_background_reader_hands_back_the_newest_body_without_waiting():
         assert reader.read(frame(1)).points[0, 0] == pytest.approx(neutral.points[0, 0] + 20.0)
     finally:
         reader.close()
+
+
+def test_a_read_rate_reads_every_other_frame_at_twice_that_rate_and_holds_between():
+    neutral = driver_body()
+    bodies = [neutral] + [moved(neutral, 0.0, (2.0 * index, 0.0), 1.0) for index in range(1, 12)]
+    reader = FakeReader(bodies)
+    reads = []
+    read = reader.read
+    reader.read = lambda rgb: reads.append(int(rgb[0, 0, 0])) or read(rgb)
+    motions = run(BodyDriver(BodyDriverConfig(reads_per_second=15.0), reader=reader), 12, fps=30)
+    assert set(reads[:-5]) == {0} and reads[-5:] == [2, 4, 6, 8, 10]  # the neutral (settled), then 1 in 2
+    shifts = [m.shift[0] * 200.0 for m in motions]  # px (the neutral's shoulders are 200 px apart)
+    np.testing.assert_allclose(shifts, [0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20], atol=1e-4)

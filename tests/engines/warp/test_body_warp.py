@@ -156,3 +156,23 @@ def test_the_engine_moves_the_body_layer_and_keeps_the_background(astronaut):
     assert far.sum() > 5000
     np.testing.assert_array_equal(on[far], image[far])
     np.testing.assert_array_equal(off[far], image[far])
+
+
+def test_the_frame_edge_beside_a_shoulder_moves_with_it_and_the_bottom_corners_pull_nothing_in():
+    """The side edge beside a shoulder slides with it (pinned, it held the shoulder's outer side still
+    while the joint rose), and the edges' bottom corners never rise (nothing below the frame is known)."""
+    points = half_body(arms=False).points.copy()
+    points[[LEFT_SHOULDER, RIGHT_SHOULDER]] = [[440, 300], [240, 300]]  # the left one 39 px from the edge
+    body = Body(points=points, visible=half_body(arms=False).visible, image_size=SIZE)
+    motion = BodyMotion(roll=np.radians(-10.0))  # the left shoulder rises 17 px, the right one drops
+    backward = backward_map(BodyWarp(body, SIZE), motion)
+    target = retarget_body(body, motion)
+    for index in (LEFT_SHOULDER, RIGHT_SHOULDER):
+        np.testing.assert_allclose(read_at(backward, target[index]), body.points[index], atol=1.5)
+    assert determinant(backward).min() > 0
+    rise = body.points[LEFT_SHOULDER, 1] - target[LEFT_SHOULDER, 1]
+    for x in (460, 478):  # the shoulder's outer side, up to the edge: where its pixels at y = 300 land
+        landed = np.interp(300.0, backward[:, x, 1], np.arange(SIZE[1]))
+        assert 300.0 - landed > 0.75 * rise
+    for corner in ((0, SIZE[1] - 1), (SIZE[0] - 1, SIZE[1] - 1)):
+        assert backward[corner[1], corner[0], 1] <= SIZE[1]  # within a pixel of the frame

@@ -1,0 +1,36 @@
+import numpy as np
+
+from engines.landmarks import FACE_OVAL, FaceFrame
+from engines.warp.layers import composite, split_layers
+
+
+def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    points = landmarks[:, :2]
+    down = FaceFrame.of(landmarks).rotation[:2, 1].astype(np.float32)
+    right = np.array([-down[1], down[0]], np.float32)
+    face_height = float((points[152] - points[10]) @ down)
+    face_width = float(np.ptp(points[FACE_OVAL] @ right))
+    return down, right, face_height, face_width
+
+
+def test_shoulders_as_high_as_the_chin_leave_the_head_layer(astronaut):
+    """A webcam sees the shoulders about as high as the chin: given the shoulder joints, the person beside
+    the neck at the chin's height belongs to the body layer, the face stays in the head layer, and the
+    layers still composite back to the portrait."""
+    image, face = astronaut
+    height, width = image.shape[:2]
+    down, right, face_height, face_width = _face_axes(face.landmarks)
+    chin = face.landmarks[152, :2]
+    shoulders = np.stack([chin + 1.3 * face_width * right, chin - 1.3 * face_width * right]).astype(np.float32)
+    person = np.ones((height, width), np.float32)  # everything counts as person: only the split decides
+    plain = split_layers(image, face.landmarks, person)
+    moving = split_layers(image, face.landmarks, person, shoulders=shoulders)
+    beside = [np.round(chin + side * 0.9 * face_width * right - 0.05 * face_height * down).astype(int) for side in (1, -1)]
+    for x, y in beside:
+        assert plain.head[1][y, x] > 0.9  # the plain split puts them in the head layer...
+        assert moving.head[1][y, x] < 0.05  # ...the body's split does not
+        assert moving.body[1][y, x] > 0.95
+    nose = np.round(face.landmarks[1, :2]).astype(int)
+    assert moving.head[1][nose[1], nose[0]] == plain.head[1][nose[1], nose[0]]
+    rebuilt = composite(moving.head, composite(moving.body, moving.plate)).astype(int)
+    assert np.abs(rebuilt - image.astype(int)).max() <= 2
