@@ -25,6 +25,9 @@ from engines.landmarks import FACE_OVAL, FaceFrame
 from engines.warp.compose import smoothstep
 
 
+MIN_NECK_LENGTH = 0.1  # face heights: the shortest fade of the neck's share, however tight the crop
+
+
 @dataclass(frozen=True, slots=True)
 class LayerConfig:
     cut_below_chin: float = 0.04  # the head/body cut, this many face heights below the chin...
@@ -140,7 +143,7 @@ def split_layers(
     continued = _carried_up(image, below_chin, down, face_height, cut + config.cut_feather + 0.02)
     body_colour = np.where(under[..., None], continued, image)
     body = np.maximum(body, head * under)
-    along = 1.0 - smoothstep(below_chin, cut, cut + config.neck_length)
+    along = 1.0 - smoothstep(below_chin, cut, cut + _neck_length(below_chin, sideways, cut, config))
     across = _cut_profile(head, chin + cut * face_height * down, right, face_width, sideways)
     core = 1.0 - smoothstep(np.abs(sideways), config.neck_half_width, config.neck_half_width + 0.3)
     neck = (along * np.maximum(across, core)).astype(np.float32)
@@ -219,6 +222,18 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     coarse = _push_pull(coarse, np.clip(coarse_known * 2.0, 0.0, 1.0))
     up = cv2.pyrUp(coarse, dstsize=(width, height))
     return image * known[..., None] + up * (1.0 - known[..., None])
+
+
+def _neck_length(below_chin: np.ndarray, sideways: np.ndarray, cut: float, config: LayerConfig) -> float:
+    """How far below the cut (face heights) the neck's share of the head motion fades out: ``neck_length``,
+    or less where the picture ends first below the neck (a tight crop): the torso continues beyond the
+    frame's edge, so the edge itself stays put instead of shearing with the head."""
+    border = np.zeros(below_chin.shape, bool)
+    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
+    below = border & (below_chin > cut) & (np.abs(sideways) < config.neck_half_width + 0.3)
+    if not below.any():
+        return config.neck_length
+    return float(np.clip(below_chin[below].min() - cut, MIN_NECK_LENGTH, config.neck_length))
 
 
 def _shoulder_zone(

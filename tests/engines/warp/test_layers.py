@@ -34,3 +34,20 @@ def test_shoulders_as_high_as_the_chin_leave_the_head_layer(astronaut):
     assert moving.head[1][nose[1], nose[0]] == plain.head[1][nose[1], nose[0]]
     rebuilt = composite(moving.head, composite(moving.body, moving.plate)).astype(int)
     assert np.abs(rebuilt - image.astype(int)).max() <= 2
+
+
+def test_the_neck_stops_following_the_head_by_the_frame_edge_of_a_tight_crop():
+    import numpy as np
+
+    from engines.warp.layers import MIN_NECK_LENGTH, LayerConfig, _neck_length
+
+    config = LayerConfig()
+    ys, xs = np.mgrid[0:100, 0:80].astype(np.float32)
+    sideways = (xs - 40) / 40  # face widths from the neck's axis
+    cut = 0.1
+    tall = ys / 20 - 2.0  # the frame's bottom edge 2.85 face heights below the chin: the full fade fits
+    assert _neck_length(tall, sideways, cut, config) == config.neck_length
+    tight = ys / 400  # the frame ends 0.25 face heights below the chin: the fade ends at the edge
+    assert abs(_neck_length(tight, sideways, cut, config) - (99 / 400 - cut)) < 1e-6
+    cropped = ys / 900  # the frame ends just below the cut: the shortest fade
+    assert _neck_length(cropped, sideways, cut, config) == MIN_NECK_LENGTH
