@@ -86,19 +86,19 @@ def _pixel_grid(width: int, height: int) -> np.ndarray:
     return grid
 
 
-def head_map(
+def head_grid_map(
     displacement: np.ndarray, spacing: tuple[float, float], origin: np.ndarray, inverse: np.ndarray, box: Box
-) -> np.ndarray:
-    """Backward map of the head layer over ``box``: each output pixel y is taken back by the head's
-    similarity (``inverse``, 2×3, full px), then by the non-rigid backward map of the head region, given
-    as ``displacement`` (ny, nx, 2) on the region's grid (``spacing``, region px whose corner is
-    ``origin`` in full px). Returns (h, w, 2) full px."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Backward map of the head layer on a coarse grid over ``box``: each output point y is taken back by
+    the head's similarity (``inverse``, 2×3, full px), then by the non-rigid backward map of the head
+    region, given as ``displacement`` (ny, nx, 2) on the region's grid (``spacing``, region px whose corner
+    is ``origin`` in full px). Returns the map and its grid (both (my, mx, 2) full px) for :func:`upsample`."""
     points = box_grid(box, min(spacing))
     aligned = apply_affine(inverse, points) - origin  # region px
     ix = (aligned[..., 0] + 0.5) / spacing[0] - 0.5
     iy = (aligned[..., 1] + 0.5) / spacing[1] - 0.5
     detail = cv2.remap(displacement, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return upsample((aligned + detail + origin).astype(np.float32), points, box)
+    return (aligned + detail + origin).astype(np.float32), points
 
 
 def neck_map(neck: np.ndarray, head: np.ndarray, box: Box, step: float, iterations: int = 3) -> np.ndarray:

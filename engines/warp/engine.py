@@ -34,16 +34,18 @@ from engines.landmarks import (
     LEFT_EYE_UPPER, LEFT_IRIS, LIPS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
     RIGHT_IRIS, RIGID, FaceFrame, euler_to_rotation, eye_openings, mouth_opening, rotation_to_euler,
 )  # fmt: skip
+from engines.mesh import MESH_POINTS
 from engines.retarget import Retargeter
 from engines.warp.field import TpsGrid, determinant, fold_free_blend, fold_free_field, invert, jacobian
 from engines.warp.compose import (
-    apply_affine, blend_over, follow_head_detail, head_map, moved_box, neck_map, partial_similarity, seam_weight,
-    smoothstep, union, warp_layer,
+    apply_affine, blend_over, follow_head_detail, head_grid_map, moved_box, neck_map, partial_similarity,
+    seam_weight, smoothstep, union, upsample, warp_layer,
 )
 from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.lips import close_lips
+from engines.warp.turn import TurnConfig, TurnMaps, blend_mirrored
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -57,7 +59,6 @@ CONTROL_LANDMARKS = np.array(sorted(set(np.concatenate([
 NECK_SEAM = 0.25  # face sizes below the head layer over which the neck's share of the head's non-rigid motion fades
 CLOSED_LIP_LINE = 0.03  # closed lips still show a dark line this share of the mouth's width (and the
 #                        lip closer's squeeze stays a smooth map, free of folds)
-MESH_POINTS = 468  # the face mesh without the irises
 CONTROL_CLEARANCE = 0.3  # mesh points nearer than this many eye widths to an eye or the inner lips: no controls
 RING_FOLLOW_STEPS = 14  # shares tried (ring_follow .. 1, 0.05 apart) when the base motion would fold
 INNER_UPPER = INNER_LIP_UPPER[1:-1]  # without the corners; pairs with INNER_LOWER point for point
@@ -84,6 +85,7 @@ class WarpConfig:
     min_eye_gap: float = 0.06  # lids keep at least this fraction of the eye width apart
     closed_eye: float = 0.1  # a portrait eye opened less than this (lid gap / eye width) is drawn open
     layers: LayerConfig = field(default_factory=LayerConfig)
+    turn: TurnConfig | None = field(default_factory=TurnConfig)  # None: no occlusion or hidden-side fill
 
 
 @dataclass(slots=True)
@@ -118,6 +120,7 @@ class WarpState(SourceState):
     body: BodyWarp | None = None  # the upper body's warp, made on the first frame with body motion
     body_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where the body layer has pixels (with ``body``)
     seam: np.ndarray | None = None  # (H, W) where the neck takes the head's non-rigid motion (compose.seam_weight)
+    turn: TurnMaps | None = None  # what the warp cannot show in a turn (engines/warp/turn.py)
 
 
 class WarpEngine:
@@ -186,8 +189,9 @@ class WarpEngine:
             dataclasses.replace(eye, sclera=mouth_palette.teeth) if closed else eye
             for eye, closed in zip(eyes, closed_eyes)
         )
+        turn = None if cfg.turn is None else TurnMaps.of(points, cfg.turn)
         return WarpState(
-            image=image, face=face, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
+            image=image, face=face, turn=turn, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
             seam=seam_weight(layers.head[1], layers.neck, NECK_SEAM * face_size),
             neck_box=layers.neck_box(),
             controls=controls, source_controls=source_controls, source_points=points.copy(), ring=ring,
@@ -245,13 +249,17 @@ class WarpEngine:
         state.last_grid_map = backward
         displacement = (backward - grid_points) * state.taper
         head_box = moved_box(hair, state.head_box, 0.1 * state.face_size, (width, height))
-        state.last_map = head_map(displacement, spacing, origin, inverse, head_box)
+        coarse, coarse_grid = head_grid_map(displacement, spacing, origin, inverse, head_box)
+        state.last_map = upsample(coarse, coarse_grid, head_box)
         state.last_box = head_box
         lips[:, :2] -= head_box[:2]
         close_lips(state.last_map, lips, state.source_points)  # lips closing further than the grid can
         local = target.copy()
         local[:, :2] -= head_box[:2]
         warped = warp_layer(state.layers.head, state.last_map)
+        hidden_eyes = np.zeros(2, np.float32)
+        if state.turn is not None:  # occlusion and the hidden side revealed in a turn
+            hidden_eyes = self._show_turn(state, warped, coarse, coarse_grid, target, head, lips)
         # 5. Eyes redrawn where the gaze moves; mouth fill where a closed source mouth is driven open.
         colour = warped[0]
         drawn[:, :2] -= head_box[:2]
@@ -259,16 +267,17 @@ class WarpEngine:
         openings = target_openings / np.maximum(state.source_eye_openings, 1e-3)  # target / source
         for k, ((contour, upper, _, iris), eye, lid) in enumerate(zip(EYES, state.eyes, state.lids)):
             scale = _eye_width(drawn, contour) / max(_eye_width(state.source_points, contour), 1e-6)
+            shown = 1.0 - float(hidden_eyes[k])  # an eye behind the nose is not painted over it
             if state.closed_eyes[k]:  # drawn open over the shut lid, as far as the driver opens it
-                weight = float(smoothstep(target_openings[k], 0.05, 0.15))
+                weight = shown * float(smoothstep(target_openings[k], 0.05, 0.15))
                 paint_eye(colour, drawn, contour, iris, eye, scale, weight, lashes=lid.lashes)
                 continue
             # Redrawn (white, iris) where the gaze moves far or the eye opens much wider than the portrait's;
             # closed under the lid where it shuts (instead of a squashed eye).
             redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
-            paint_eye(colour, drawn, contour, iris, eye, scale, float(redraw))
+            paint_eye(colour, drawn, contour, iris, eye, scale, shown * float(redraw))
             carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
-            paint_lid(colour, drawn, carried, upper, lid, float(smoothstep(1.0 - openings[k], 0.35, 0.85)))
+            paint_lid(colour, drawn, carried, upper, lid, shown * float(smoothstep(1.0 - openings[k], 0.35, 0.85)))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))
@@ -291,6 +300,22 @@ class WarpEngine:
         hx0, hy0, hx1, hy1 = head_box
         blend_over(frame[hy0:hy1, hx0:hx1], warped, frame[hy0:hy1, hx0:hx1])
         return frame
+
+    def _show_turn(self, state: WarpState, warped, coarse, coarse_grid, target, head, lips) -> np.ndarray:
+        """In place on ``warped`` (the head layer): what a 2-D warp cannot show in a turn blended in
+        (engines/warp/turn.py): the front surface where the face lies over itself, the near side mirrored
+        where the target reveals what the portrait hides. ``coarse``, ``coarse_grid``: the head's backward
+        map before upsampling; ``lips``: the lip closer's target, output px. Returns how far each eye (right,
+        left) is hidden behind the face's front surface (0..1)."""
+        scale = float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+        box = state.last_box
+        turn = state.turn.frame(coarse, coarse_grid, target, scale)
+        for override in turn.overrides:
+            backward = upsample(override.map, coarse_grid, box)
+            close_lips(backward, lips, state.source_points)
+            weight = cv2.resize(override.weight, (box[2] - box[0], box[3] - box[1]), interpolation=cv2.INTER_LINEAR)
+            blend_mirrored(warped, state.layers.head, backward, weight)
+        return turn.occluded_at(target[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2], coarse_grid)
 
     def _add_body(self, state: WarpState) -> None:
         """The body warp, on the first frame with body motion; when the portrait shows both shoulders, its
