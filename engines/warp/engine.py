@@ -13,7 +13,9 @@ render (per frame):
  3. grid field = affine field + α(x) · detail field, α lowered only where the Jacobian determinant would
     fall below a margin (a large head turn foreshortens the face instead of folding it);
  4. backward map by Newton inversion on the grid, composed with the similarity where the head lands,
-    upsampled to pixels, one ``cv2.remap`` of the head layer;
+    upsampled to pixels, one ``cv2.remap`` of the head layer; in a turn, what a fold-free 2-D warp cannot
+    show blended over it (:mod:`engines.warp.turn`): the front surface where the face lies over itself
+    (the nose before the far cheek), the near side mirrored where the portrait's hidden side is revealed;
  5. eyes and the inner mouth painted where a warp cannot show them;
  6. composite: the plate, the body (its neck stretched towards the head), the head on top.
 """
