@@ -55,9 +55,9 @@ def mirror() -> np.ndarray:
 
 @cache
 def triangles() -> np.ndarray:
-    """(T, 3) mesh point indices of the face surface's triangles: MediaPipe's tessellation (the triangles
-    of its edge graph, less the few that merely enclose others) with the eyes and the mouth closed by strips
-    between their lids and lips, so the surface has no holes; read-only."""
+    """(T, 3) mesh point indices of the face surface's triangles, all wound the same way: MediaPipe's
+    tessellation (the triangles of its edge graph, less the few that merely enclose others) with the eyes
+    and the mouth closed by strips between their lids and lips, so the surface has no holes; read-only."""
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
 
     edges = {tuple(sorted(edge)) for edge in FACEMESH_TESSELATION}
@@ -79,9 +79,40 @@ def triangles() -> np.ndarray:
     )
     for corners, upper, lower in holes:
         faces += _strip(corners[0], corners[1], upper, lower)
-    out = np.array(faces, np.int64)
+    out = _orient(np.array(faces, np.int64))
     out.flags.writeable = False
     return out
+
+
+def _orient(faces: np.ndarray) -> np.ndarray:
+    """``faces`` (T, 3) reordered so that all wind the same way (each shared edge runs opposite ways in its
+    two triangles): on screen, the triangles facing the camera then share one sign of area and those
+    facing away (a turned face's far flank) the other."""
+    faces = faces.copy()
+    by_edge: dict[tuple[int, int], list[int]] = {}
+    for k, (a, b, c) in enumerate(faces.tolist()):
+        for edge in ((a, b), (b, c), (c, a)):
+            by_edge.setdefault(tuple(sorted(edge)), []).append(k)
+    done = np.zeros(len(faces), bool)
+    for seed in range(len(faces)):
+        if done[seed]:
+            continue
+        done[seed] = True
+        queue = [seed]
+        while queue:
+            k = queue.pop()
+            a, b, c = faces[k].tolist()
+            for first, second in ((a, b), (b, c), (c, a)):
+                for other in by_edge[tuple(sorted((first, second)))]:
+                    if done[other]:
+                        continue
+                    corners = faces[other].tolist()
+                    i = corners.index(first)
+                    if corners[(i + 1) % 3] == second:  # the same direction: wind it the other way
+                        faces[other] = faces[other][[0, 2, 1]]
+                    done[other] = True
+                    queue.append(other)
+    return faces
 
 
 def _strip(first: int, last: int, upper, lower) -> list[tuple[int, int, int]]:

@@ -316,7 +316,7 @@ class WarpEngine:
             backward = upsample(override.map, coarse_grid, box)
             close_lips(backward, lips, state.source_points)
             weight = cv2.resize(override.weight, (box[2] - box[0], box[3] - box[1]), interpolation=cv2.INTER_LINEAR)
-            blend_mirrored(warped, state.layers.head, backward, weight)
+            blend_mirrored(warped, state.layers.head, backward, weight, override.shading)
         return turn.occluded_at(target[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2], coarse_grid)
 
     def _add_body(self, state: WarpState) -> None:

@@ -35,14 +35,16 @@ from engines.warp.compose import smoothstep
 
 AREA_FLOOR = 0.2  # triangle areas are compared with this share of the median one added to both
 FEATURE_RINGS = 2  # rings of mesh points about an eye or the lips whose overlaps are the feature's own
+LIGHT_GAIN = (0.7, 1.4)  # limits of the brightness gain bringing a mirror image to the warp's own light
 OUTLINE_RINGS = 1  # rings of mesh points inside the face oval left unfilled (a near side's ear, sideburn, jaw)
 
 
 @dataclass(frozen=True, slots=True)
 class TurnConfig:
-    hidden: tuple[float, float] = (0.3, 0.9)  # log area ratio (mirrored / own) over which the fill ramps in
-    revealed: tuple[float, float] = (0.1, 0.5)  # log area ratio (target / portrait, scale removed), likewise
+    hidden: tuple[float, float] = (0.5, 1.0)  # log area ratio (mirrored / own) over which the fill ramps in
+    revealed: tuple[float, float] = (0.3, 0.8)  # log area ratio (target / portrait, scale removed), likewise
     occlusion_depth: float = 0.1  # eye distances between two surfaces over one point: the front one hides the other
+    shading: float = 0.06  # eye distances: a mirror image takes the warp's own brightness at this scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class Override:
 
     map: np.ndarray  # (ny, nx, 2) portrait px
     weight: np.ndarray  # (ny, nx) float32 in [0, 1]
+    shading: float = 0.0  # px: the read colours take the warp's own brightness at this scale (blend_mirrored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +124,13 @@ class TurnMaps:
         weights = self.weights(target, scale)
         target_areas = _areas(target[:MESH_POINTS, :2].astype(np.float64), corners)
         floor = AREA_FLOOR * float(np.median(np.abs(target_areas)))
-        flipped = (np.sign(target_areas) != np.sign(self.source_areas)) & (np.abs(target_areas) > floor)
+        # Newly folded: facing the camera in the portrait, away from it in the target (the portrait's own
+        # far flank, turned towards the camera, unfolds: no occlusion).
+        front = np.sign(self.source_areas.sum())
+        flipped = (np.sign(target_areas) != front) & (np.sign(self.source_areas) == front) & (np.abs(target_areas) > floor)
         if not weights.any() and not flipped.any():
             return TurnFrame()
-        depth_margin = self.config.occlusion_depth * scale * _eye_distance(self.source)
+        depth_margin = self.config.occlusion_depth * scale * _eye_distance(self.source)  # px
         cell, index, barycentric, gap, back, folded = _rasterise(target[:MESH_POINTS], corners, grid, flipped)
         out, occluded = [], None
         # Only where the target folds over itself anew (the portrait's own overlaps the warp shows as they
@@ -146,16 +152,22 @@ class TurnMaps:
             share = np.zeros(grid.shape[:2], np.float32)
             mirrored.reshape(-1, 2)[cell[filled]] = np.einsum("ni,nid->nd", barycentric[filled], self.mirrored[index[filled]])
             share.reshape(-1)[cell[filled]] = weight[filled]
-            out.append(Override(mirrored, share))
+            share = np.minimum(share, cv2.GaussianBlur(share, (3, 3), 0))  # no lone cells where the mesh folds
+            eye_distance = scale * _eye_distance(self.source)
+            out.append(Override(mirrored, share, self.config.shading * eye_distance))
         return TurnFrame(tuple(out), occluded)
 
 
 def blend_mirrored(
-    warped: tuple[np.ndarray, np.ndarray], layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray, weight: np.ndarray
-) -> None:
+    warped: tuple[np.ndarray, np.ndarray], layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray,
+    weight: np.ndarray, shading: float = 0.0,
+) -> None:  # fmt: skip
     """In place on ``warped`` (colour (h, w, 3) uint8, alpha (h, w) float32: the layer remapped): the
-    ``layer`` (full-size colour, alpha) read through ``backward`` ((h, w, 2) px, the mirror image's map)
-    blended in by ``weight`` ((h, w) float32), only within the box where the weight is not 0."""
+    ``layer`` (full-size colour, alpha) read through ``backward`` ((h, w, 2) px, an override's map) blended
+    in by ``weight`` ((h, w) float32), only within the box where the weight is not 0. With ``shading`` (px,
+    > 0) the read colours are brightened or darkened to the warp's own brightness at that scale (a mirror
+    image would bring the other side's light; the gain is limited, so a dark feature of the stretched side
+    does not stain the mirror image)."""
     rows = np.flatnonzero(weight.max(axis=1) > 0)
     columns = np.flatnonzero(weight.max(axis=0) > 0)
     if not len(rows):
@@ -166,8 +178,21 @@ def blend_mirrored(
     colour = cv2.remap(layer[0], window, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.remap(layer[1], window, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     own = warped[0][y0:y1, x0:x1]
+    if shading > 0:  # the read colours, brightened or darkened (within limits) to the warp's own light
+        gain = (_low_pass(own, shading) + 1.0) / (_low_pass(colour, shading) + 1.0)
+        colour = np.clip(colour * np.clip(gain, *LIGHT_GAIN)[..., None], 0, 255).astype(np.uint8)
     own[:] = cv2.blendLinear(colour, np.ascontiguousarray(own), share, 1.0 - share)
     warped[1][y0:y1, x0:x1] += share * (alpha - warped[1][y0:y1, x0:x1])
+
+
+def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
+    """(h, w) float32 brightness (channel mean) of ``image`` (h, w, 3) blurred by a Gaussian of ``sigma`` px
+    (on a 4× smaller copy: cheap)."""
+    height, width = image.shape[:2]
+    small = cv2.resize(image, (max(width // 4, 1), max(height // 4, 1)), interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32).mean(axis=2)
+    small = cv2.GaussianBlur(small, (0, 0), max(sigma / 4, 0.5), borderType=cv2.BORDER_REPLICATE)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _rasterise(
