@@ -37,3 +37,9 @@ def test_the_triangles_make_one_surface_without_holes_bounded_by_the_face_oval()
     oval = {tuple(sorted((a, b))) for a, b in zip(FACE_OVAL, np.roll(FACE_OVAL, -1))}
     assert boundary == oval  # the eyes and the mouth are closed
     assert MESH_POINTS - len(edges) + len(corners) == 1  # Euler characteristic of a disk
+
+
+def test_the_triangles_wind_one_way():
+    corners = triangles().tolist()
+    directed = Counter((a, b) for t in corners for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])))
+    assert max(directed.values()) == 1  # a shared edge runs opposite ways in its two triangles

@@ -41,6 +41,7 @@ def test_a_frontal_portrait_hides_nothing(astronaut):
     maps = TurnMaps.of(face.landmarks)
     assert not maps.hidden.any()
     assert not maps.weights(face.landmarks, 1.0).any()
+    assert (np.sign(maps.source_areas) == np.sign(maps.source_areas.sum())).mean() > 0.95  # all face the camera
 
 
 def test_the_squeezed_side_is_found_hidden_and_only_it(astronaut):
