@@ -47,7 +47,7 @@ from engines.warp.body import BodyWarp
 from engines.warp.eyes import EyeTexture, LidTexture, eye_texture, iris_colour, lid_texture, paint_eye, paint_lid
 from engines.warp.layers import LayerConfig, PersonSegmenter, PortraitLayers, split_layers
 from engines.warp.lips import close_lips
-from engines.warp.turn import TurnConfig, TurnMaps, blend_mirrored
+from engines.warp.turn import TurnConfig, TurnMaps, blend_override
 from engines.warp.mouth import Bite, MouthPalette, paint_mouth, palette_for
 
 NOSE = np.array([1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 129, 358, 48, 278, 219, 439, 94, 19])
@@ -316,7 +316,7 @@ class WarpEngine:
             backward = upsample(override.map, coarse_grid, box)
             close_lips(backward, lips, state.source_points)
             weight = cv2.resize(override.weight, (box[2] - box[0], box[3] - box[1]), interpolation=cv2.INTER_LINEAR)
-            blend_mirrored(warped, state.layers.head, backward, weight, override.shading)
+            blend_override(warped, state.layers.head, backward, weight, override.shading)
         return turn.occluded_at(target[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2], coarse_grid)
 
     def _add_body(self, state: WarpState) -> None:

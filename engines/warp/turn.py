@@ -1,24 +1,22 @@
-"""Turns towards the portrait's hidden side: its far side painted from the near side, mirrored.
+"""Turns a fold-free 2-D warp cannot show: the face hiding part of itself, and what the portrait hides.
 
-A 2-D warp shows the far side of a turned portrait (cheek, eye, jaw) as the portrait shows it: squeezed,
-partly behind the nose. When the driver turns that side towards the camera the warp stretches the sliver
-(the nose's flank becomes a bulging cheek). Faces are nearly symmetric, so the near side, mirrored, shows
-the far side as seen more frontally. Made once per portrait over the face mesh (its triangles and
-left-right mirror, :mod:`engines.mesh`):
+Built once per portrait over the face mesh (its triangles and left-right mirror, :mod:`engines.mesh`); per
+frame the target mesh is rasterised on the head map's coarse grid (the front-most triangle at each grid
+point by the target's depth, vectorised; only in frames that need it), and up to two overrides are blended
+over the warped head layer, colours not maps (a map halfway between two readings would squeeze the face):
 
-* ``hidden`` (per mesh point): how much larger the portrait shows the triangles about it mirrored than as
-  they are (log area ratio), ramped to [0, 1]: 1 on the far side of a turned portrait, 0 on a frontal one.
-
-Per frame:
-
-* ``revealed`` (per mesh point): how much larger the target shows the triangles about it than the portrait
-  does (the head's scale taken out), ramped likewise; the fill weight is ``hidden · revealed``;
-* the target mesh is rasterised on the head map's coarse grid (the front-most triangle by the target's
-  depth at each grid point, vectorised); where its corners have weight, the grid point reads the portrait
-  at the same barycentric coordinates in the *mirrored* triangle, and the weight, interpolated over the
-  triangle (smooth across triangle borders, 0 on the midline, its own mirror, and on the face's outline),
-  blends that mirror image's colours into the warped layer. Colours are blended, not maps: a map halfway
-  between a point and its mirror image would squeeze the face between them.
+* occlusion: where a triangle facing the camera in the portrait turns away in the target and the face lies
+  over itself (a turn away: the nose before the far cheek), the front surface's own portrait pixels
+  through the mesh's piecewise-affine map, faded in over a few grid points; the fold-free warp would
+  squeeze the far cheek beside the nose instead, and the far eye would be painted over the nose bridge;
+* hidden side: a turned portrait shows its far side (cheek, eye, jaw) squeezed; a turn towards it would
+  stretch the sliver (the nose's flank becomes a bulging cheek). Faces are nearly symmetric, so the near
+  side, mirrored, stands in: ``hidden`` per mesh point (how much larger the portrait shows the triangles
+  about it mirrored than as they are, log area ratio, ramped) times ``revealed`` (how much larger the
+  target shows them than the portrait, the head's scale taken out, ramped) weighs, interpolated over the
+  triangles (smooth across their borders, 0 on the midline, its own mirror, and near the face's outline),
+  the portrait read at the same barycentric coordinates in the mirrored triangle, brought to the warp's
+  own brightness (the other side's light stays there).
 """
 
 from __future__ import annotations
@@ -54,7 +52,7 @@ class Override:
 
     map: np.ndarray  # (ny, nx, 2) portrait px
     weight: np.ndarray  # (ny, nx) float32 in [0, 1]
-    shading: float = 0.0  # px: the read colours take the warp's own brightness at this scale (blend_mirrored)
+    shading: float = 0.0  # px: the read colours take the warp's own brightness at this scale (blend_override)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +112,7 @@ class TurnMaps:
     def frame(self, grid_map: np.ndarray, grid: np.ndarray, target: np.ndarray, scale: float) -> TurnFrame:
         """Coarse maps (on ``grid``, (ny, nx, 2) output px) to blend over the head's warp, in order, for
         target landmarks ``target`` (478, 3) output px with depth; elsewhere each is ``grid_map`` (the head's
-        own coarse backward map, portrait px) with share 0. None when the warp shows the turn as it is.
+        own coarse backward map, portrait px) with share 0. No overrides when the warp shows the turn as it is.
 
         * occlusion: where the target face lies over itself (one part in front of another, as the nose
           hides the far cheek in a turn away), the front part's portrait pixels (the mesh's piecewise-affine
@@ -126,8 +124,9 @@ class TurnMaps:
         floor = AREA_FLOOR * float(np.median(np.abs(target_areas)))
         # Newly folded: facing the camera in the portrait, away from it in the target (the portrait's own
         # far flank, turned towards the camera, unfolds: no occlusion).
-        front = np.sign(self.source_areas.sum())
-        flipped = (np.sign(target_areas) != front) & (np.sign(self.source_areas) == front) & (np.abs(target_areas) > floor)
+        facing = np.sign(self.source_areas.sum())  # the sign of the area of a triangle facing the camera
+        flipped = (np.sign(target_areas) != facing) & (np.sign(self.source_areas) == facing)
+        flipped &= np.abs(target_areas) > floor
         if not weights.any() and not flipped.any():
             return TurnFrame()
         depth_margin = self.config.occlusion_depth * scale * _eye_distance(self.source)  # px
@@ -158,7 +157,7 @@ class TurnMaps:
         return TurnFrame(tuple(out), occluded)
 
 
-def blend_mirrored(
+def blend_override(
     warped: tuple[np.ndarray, np.ndarray], layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray,
     weight: np.ndarray, shading: float = 0.0,
 ) -> None:  # fmt: skip

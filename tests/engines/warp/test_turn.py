@@ -10,7 +10,7 @@ from engines.mesh import MESH_POINTS, mirror
 from engines.retarget import Retargeter
 from engines.warp.compose import box_grid
 from engines.warp.engine import WarpConfig, WarpEngine
-from engines.warp.turn import TurnMaps, blend_mirrored
+from engines.warp.turn import TurnMaps, blend_override
 
 RIGHT_CHEEK = 205  # the subject's right cheek (image left); its mirror image is 425
 
@@ -108,7 +108,7 @@ def test_blending_reads_the_layer_through_the_map_by_the_weight():
     warped = (layer[0].copy(), layer[1].copy())
     weight = np.zeros((40, 50), np.float32)
     weight[:, 30:] = 1.0
-    blend_mirrored(warped, layer, backward, weight)
+    blend_override(warped, layer, backward, weight)
     assert np.array_equal(warped[0][:, :30], layer[0][:, :30])
     assert np.array_equal(warped[0][:, 30:], layer[0][:, ::-1][:, 30:])
     assert np.allclose(warped[1][:, 30:], layer[1][:, ::-1][:, 30:])
