@@ -67,7 +67,7 @@ class BodyWarp:
         self.body = body
         self.active = body is not None and body.shows_shoulders
         self.last_alpha = 1.0  # share of the non-affine motion the fold-free blend kept, last frame
-        self.last_map: np.ndarray | None = None  # (H, W, 2) the last backward map (diagnostics)
+        self.last_map: np.ndarray | None = None  # (H, W, 2) the last backward map, a buffer reused per frame
         if not self.active:
             return
         width, height = size
@@ -188,7 +188,7 @@ class BodyWarp:
             field = field + share * (apply_affine(head, self._grid) - self._grid - field)
         backward = invert(field, self._spline.spacing, start=self._last_grid_map)
         self._last_grid_map = backward
-        self.last_map = upsample(backward, self._grid, (0, 0, width, height))
+        self.last_map = upsample(backward, self._grid, (0, 0, width, height), out=self.last_map)
         x0, y0, x1, y1 = layer_box or (0, 0, width, height)
         reach = int(np.ceil(np.abs(field).max() + 2 * self._step))
         box = (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, width), min(y1 + reach, height))
