@@ -79,9 +79,18 @@ def upsample(grid_map: np.ndarray, grid: np.ndarray, box: Box, out: np.ndarray |
     return np.add(out, _pixel_grid(width, height), out=out)
 
 
-@lru_cache(maxsize=8)
+PIXEL_GRID_BLOCK = 256  # pixel grids are cached in sizes rounded up to this many px
+
+
 def _pixel_grid(width: int, height: int) -> np.ndarray:
-    """(h, w, 2) float32 pixel coordinates of a w×h box, cached (boxes recur frame to frame); read-only."""
+    """(h, w, 2) float32 pixel coordinates of a w×h box: a read-only view of a cached larger grid (the head's
+    and neck's boxes change size every frame; their grids are corners of one grid)."""
+    block = PIXEL_GRID_BLOCK
+    return _cached_pixel_grid(-(-width // block) * block, -(-height // block) * block)[:height, :width]
+
+
+@lru_cache(maxsize=4)
+def _cached_pixel_grid(width: int, height: int) -> np.ndarray:
     grid = np.stack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)), axis=-1)
     grid.flags.writeable = False
     return grid
