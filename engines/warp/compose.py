@@ -148,11 +148,8 @@ def follow_head_detail(
     if x1 <= x0 or y1 <= y0:
         return
     region = body_map[y0 - body_box[1] : y1 - body_box[1], x0 - body_box[0] : x1 - body_box[0]]
-    # The head map less its rigid part, the affine taken apart by axis: (w, 2) + (h, 1, 2), no (h, w, 2)
-    # pixel grid to multiply.
-    xs, ys = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)
-    rigid = (xs[:, None] * inverse[:, 0] + inverse[:, 2]) + (ys[:, None] * inverse[:, 1])[:, None]
-    detail = head[y0 - head_box[1] : y1 - head_box[1], x0 - head_box[0] : x1 - head_box[0]] - rigid
+    pixels = _pixel_grid(x1 - x0, y1 - y0) + np.array([x0, y0], np.float32)
+    detail = head[y0 - head_box[1] : y1 - head_box[1], x0 - head_box[0] : x1 - head_box[0]] - apply_affine(inverse, pixels)
     share = cv2.remap(weight, region[..., 0], region[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     region += share[..., None] * detail
 
