@@ -9,7 +9,8 @@
 
 ``--body on`` adds the upper body: the demo script's shrug and lean in step 1, MediaPipe pose tracking and
 the body warp in step 2 (the portrait is the astronaut, who shows both shoulders), pose read as often as
-live (``--body-reads``, per second of the frames' 25 FPS time; 0 = every frame).
+live (``--body-reads``, per second of the frames' 25 FPS time; 0 = every frame), and 3. ``pose_read``: one
+pose read alone on the same frames (what each read adds to step 2).
 
 Prints the figures and optionally writes them as JSON. Timings on a shared machine are noisy; benchmarks
 measure, they assert nothing.
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 from engines.base import EngineOptions, create_engine
+from engines.body import PoseReader
 from realtime.demo_script import script_motions
 from realtime.driver import DriverConfig, MotionDriver
 from realtime.live.session import LIVE_BODY_READS_PER_SECOND
@@ -105,6 +107,8 @@ def run(
         finally:
             driver.close()
         track_and_render = timing(seconds)
+        # 3. With the body: one pose read alone (tracking mode), the share of step 2 it takes per read.
+        pose_read = time_pose_reads(inputs) if body else None
     finally:
         engine.close()
     return {
@@ -115,7 +119,20 @@ def run(
         "driving": str(driving) if driving else "engine output of the demo script",
         "render": render,
         "track_and_render": track_and_render,
+        "pose_read": pose_read,
     }
+
+
+def time_pose_reads(inputs: list[np.ndarray]) -> dict:
+    """MediaPipe pose (tracking mode, as the body driver reads it) on each frame, timed per read."""
+    seconds, warmup = [], len(inputs[:WARMUP])
+    with PoseReader(static_image=False) as reader:
+        for index, image in enumerate(inputs[:WARMUP] + inputs):
+            started = time.perf_counter()
+            reader.read(image)
+            if index >= warmup:
+                seconds.append(time.perf_counter() - started)
+    return timing(seconds)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,8 +167,10 @@ def main(argv: list[str] | None = None) -> None:
         limit_blas_threads(args.blas_threads)
     report = run(args.engine, args.size, args.frames, args.driving, body=args.body == "on", body_reads=args.body_reads)
     report["blas_threads"] = args.blas_threads or "default"
-    for name in ("render", "track_and_render"):
+    for name in ("render", "track_and_render", "pose_read"):
         figures = report[name]
+        if figures is None:
+            continue
         print(
             f"{name:>16}: {figures['fps']:7.1f} frames/s  (mean {figures['mean_ms']:.2f} ms, "
             f"median {figures['median_ms']:.2f} ms, p95 {figures['p95_ms']:.2f} ms, {figures['frames']} frames)"

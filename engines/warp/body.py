@@ -67,7 +67,7 @@ class BodyWarp:
         self.body = body
         self.active = body is not None and body.shows_shoulders
         self.last_alpha = 1.0  # share of the non-affine motion the fold-free blend kept, last frame
-        self.last_map: np.ndarray | None = None  # (H, W, 2) the last backward map (diagnostics)
+        self.last_map: np.ndarray | None = None  # (H, W, 2) the last backward map, a buffer reused per frame
         if not self.active:
             return
         width, height = size
@@ -110,6 +110,8 @@ class BodyWarp:
         inner, outer = (config.neck_reach * body.shoulder_width * share for share in (0.5, 1.0))
         t = np.clip((lateral - inner) / max(outer - inner, 1e-6), 0.0, 1.0)
         self._neck_hold = (1.0 - t * t * (3.0 - 2.0 * t)).astype(np.float32)  # (ny, nx)
+        self._neck: np.ndarray | None = None  # the neck map last given to layer_map...
+        self._neck_share: np.ndarray | None = None  # ...(ny, nx, 1) its share on the grid, held between the shoulders
 
     @classmethod
     def of_portrait(cls, image: np.ndarray, config: BodyWarpConfig = BodyWarpConfig()) -> "BodyWarp":
@@ -183,12 +185,13 @@ class BodyWarp:
         width, height = self.size
         field = self.forward_field(motion)
         if neck is not None:  # the neck's pull towards the head
-            share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            share = (share * self._neck_hold)[..., None]
-            field = field + share * (apply_affine(head, self._grid) - self._grid - field)
+            if neck is not self._neck:  # the neck map is the portrait's: sampled on the grid once
+                share = cv2.remap(neck, self._grid[..., 0], self._grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                self._neck, self._neck_share = neck, (share * self._neck_hold)[..., None]
+            field = field + self._neck_share * (apply_affine(head, self._grid) - self._grid - field)
         backward = invert(field, self._spline.spacing, start=self._last_grid_map)
         self._last_grid_map = backward
-        self.last_map = upsample(backward, self._grid, (0, 0, width, height))
+        self.last_map = upsample(backward, self._grid, (0, 0, width, height), out=self.last_map)
         x0, y0, x1, y1 = layer_box or (0, 0, width, height)
         reach = int(np.ceil(np.abs(field).max() + 2 * self._step))
         box = (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, width), min(y1 + reach, height))

@@ -68,19 +68,29 @@ def box_grid(box: Box, step: float) -> np.ndarray:
     return np.stack(np.meshgrid(gx, gy), axis=-1)
 
 
-def upsample(grid_map: np.ndarray, grid: np.ndarray, box: Box) -> np.ndarray:
+def upsample(grid_map: np.ndarray, grid: np.ndarray, box: Box, out: np.ndarray | None = None) -> np.ndarray:
     """A backward map on ``grid`` (both (ny, nx, 2), absolute px) over ``box``, upsampled to one entry per
     pixel of the box. The displacement is what is interpolated, so the identity stays exact up to the
-    box's edges (resize holds values constant in the outer half cell)."""
+    box's edges (resize holds values constant in the outer half cell). Written into ``out`` when given
+    ((h, w, 2) float32, the box's size: a buffer reused frame to frame), else into a new array."""
     width, height = box[2] - box[0], box[3] - box[1]
     shifted = grid_map - grid + np.array(box[:2], np.float32)  # displacement plus the box's corner
-    out = cv2.resize(shifted, (width, height), interpolation=cv2.INTER_LINEAR)
+    out = cv2.resize(shifted, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
     return np.add(out, _pixel_grid(width, height), out=out)
 
 
-@lru_cache(maxsize=8)
+PIXEL_GRID_BLOCK = 256  # pixel grids are cached in sizes rounded up to this many px
+
+
 def _pixel_grid(width: int, height: int) -> np.ndarray:
-    """(h, w, 2) float32 pixel coordinates of a w×h box, cached (boxes recur frame to frame); read-only."""
+    """(h, w, 2) float32 pixel coordinates of a w×h box: a read-only view of a cached larger grid (the head's
+    and neck's boxes change size every frame; their grids are corners of one grid)."""
+    block = PIXEL_GRID_BLOCK
+    return _cached_pixel_grid(-(-width // block) * block, -(-height // block) * block)[:height, :width]
+
+
+@lru_cache(maxsize=4)
+def _cached_pixel_grid(width: int, height: int) -> np.ndarray:
     grid = np.stack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)), axis=-1)
     grid.flags.writeable = False
     return grid
@@ -146,13 +156,18 @@ def follow_head_detail(
 
 def warp_layer(layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A layer (RGB uint8 (H, W, 3), alpha float32 (H, W)) remapped through ``backward`` (h, w, 2); beyond
-    the image the layer's border pixels continue."""
-    colour = cv2.remap(layer[0], backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.remap(layer[1], backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    the image the layer's border pixels continue. The map is turned into remap's fixed-point form once for
+    both remaps (what remap does itself to a float map: the same pixels)."""
+    whole, fraction = cv2.convertMaps(backward, None, cv2.CV_16SC2)
+    colour = cv2.remap(layer[0], whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.remap(layer[1], whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return colour, alpha
 
 
 def blend_over(destination: np.ndarray, layer: tuple[np.ndarray, np.ndarray], under: np.ndarray) -> None:
-    """``destination`` (h, w, 3) uint8 = ``layer`` (colour (h, w, 3) uint8, alpha (h, w) float32) over ``under``."""
+    """``destination`` (h, w, 3) uint8 = ``layer`` (colour (h, w, 3) uint8, alpha (h, w) float32) over ``under``
+    (which may be ``destination`` itself). Written in place (a view of the frame works)."""
     colour, alpha = layer
-    destination[:] = cv2.blendLinear(colour, under, alpha, 1.0 - alpha)
+    out = cv2.blendLinear(colour, under, alpha, 1.0 - alpha, dst=destination)
+    if out is not destination:  # an OpenCV that could not write into the view
+        destination[:] = out

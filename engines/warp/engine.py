@@ -278,8 +278,9 @@ class WarpEngine:
             # closed under the lid where it shuts (instead of a squashed eye).
             redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
             paint_eye(colour, drawn, contour, iris, eye, scale, shown * float(redraw))
-            carried = apply_affine(head, state.source_points[contour]) - head_box[:2]
-            paint_lid(colour, drawn, carried, upper, lid, shown * float(smoothstep(1.0 - openings[k], 0.35, 0.85)))
+            carry = head - np.array([[0, 0, head_box[0]], [0, 0, head_box[1]]], np.float32)  # portrait -> head box
+            carried = apply_affine(carry, state.source_points[contour])
+            paint_lid(colour, drawn, carried, upper, lid, carry, shown * float(smoothstep(1.0 - openings[k], 0.35, 0.85)))
         if state.mouth_closed:
             excess = mouth_opening(target) - state.source_opening
             visibility = float(np.clip((excess - 0.03) / 0.06, 0.0, 1.0))

@@ -151,10 +151,20 @@ def paint_eye(
 
 @dataclass(frozen=True, slots=True)
 class LidTexture:
-    """The colours of one source eye's upper lid: its skin and its lash line (RGB float32)."""
+    """One source eye's upper lid: its skin and lash-line colours (RGB float32), and ``cover``: the eye's
+    surroundings with the eye itself filled in from them (float32, portrait px from ``cover_origin``), the
+    skin a shut lid shows, shaded as the portrait's own skin there."""
 
     skin: np.ndarray
     lashes: np.ndarray
+    cover: np.ndarray  # (h, w, 3) float32
+    cover_origin: np.ndarray  # (2,) float32, the cover's top-left in portrait px
+
+
+LID_COVER_REACH = 0.15  # a shut lid covers this many eye widths beyond the lid margins (the lashes)
+LID_SKIN_ABOVE = 0.3  # eye widths above the upper lid margin: the lid's skin, beyond lashes and liner
+LID_SKIN_BELOW = 0.18  # eye widths below the lower lid margin: the cheek's skin
+SEAM_DARKNESS = 0.5  # where the lids meet, at most this share of the skin's brightness (pale lashes too)
 
 
 def lid_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, upper: np.ndarray) -> LidTexture:
@@ -177,33 +187,81 @@ def lid_texture(image: np.ndarray, points: np.ndarray, contour: np.ndarray, uppe
     skin = np.median(np.concatenate(around), axis=0)
     line = np.concatenate([sample(lid + f * eye_width * up) for f in (0.0, 0.02, 0.04)])
     darkest = line[line.sum(axis=1) <= np.percentile(line.sum(axis=1), 30)]
-    return LidTexture(skin=skin.astype(np.float32), lashes=np.median(darkest, axis=0).astype(np.float32))
+    cover, origin = _filled_eye(image, lid, lower, eye_width)
+    return LidTexture(
+        skin=skin.astype(np.float32), lashes=np.median(darkest, axis=0).astype(np.float32), cover=cover,
+        cover_origin=origin,
+    )  # fmt: skip
+
+
+def _filled_eye(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, eye_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The region around an eye with the eye, its lashes and liner replaced by skin: in each column, from the
+    lid skin above the lashes down to the cheek skin below the lower lid, the two colours blended across.
+    ``upper``, ``lower``: the lid lines (N, 2) px. Returns (h, w, 3) float32 and its top-left (2,) float32 in
+    ``image`` px."""
+    height, width = image.shape[:2]
+    points = np.concatenate([upper, lower])
+    margin = int(np.ceil(0.6 * eye_width))
+    x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - margin, 0)
+    x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + margin + 1, (width, height))
+    cover = image[y0:y1, x0:x1].astype(np.float32)
+    columns = np.arange(x0, x1, dtype=np.float32)
+    top = np.interp(columns, *_sorted_by_x(upper)) - LID_SKIN_ABOVE * eye_width  # (w,) rows of skin above...
+    bottom = np.interp(columns, *_sorted_by_x(lower)) + LID_SKIN_BELOW * eye_width  # ...and below the eye
+
+    def skin_along(rows: np.ndarray, direction: float) -> np.ndarray:
+        steps = rows[None, :] + direction * eye_width * np.array([0.0, 0.05, 0.1], np.float32)[:, None]
+        y = np.clip(np.round(steps).astype(int), 0, height - 1)
+        x = np.broadcast_to(columns.astype(int), y.shape)
+        colour = image[y, x].astype(np.float32).mean(axis=0)  # (w, 3)
+        size = 2 * int(0.15 * eye_width) + 1
+        return cv2.GaussianBlur(colour[None], (size, 1), 0)[0]
+
+    above, below = skin_along(top, -1.0), skin_along(bottom, 1.0)
+    rows = np.arange(y0, y1, dtype=np.float32)[:, None]
+    share = np.clip((rows - top) / np.maximum(bottom - top, 1.0), 0.0, 1.0)[..., None]  # 0 at top, 1 at bottom
+    fill = above[None] * (1.0 - share) + below[None] * share
+    band = (np.clip(rows - top + 0.5, 0.0, 1.0) * np.clip(bottom - rows + 0.5, 0.0, 1.0))[..., None]
+    cover += (fill - cover) * band
+    return cover, np.array([x0, y0], np.float32)
 
 
 def paint_lid(
-    image: np.ndarray, target: np.ndarray, opening: np.ndarray, upper: np.ndarray, lid: LidTexture, weight: float
-) -> None:
-    """Close an eye of ``image`` (RGB uint8, in place) under its lid: inside ``opening`` (N, 2) px, the
-    portrait's eye opening carried along with the head (the warp leaves the squeezed eye there), skin, a
-    little darker towards the lash line drawn along the target upper lid (``target`` (478, >=2) px).
-    ``weight`` in [0, 1]: how closed (0 leaves the image untouched)."""
+    image: np.ndarray, target: np.ndarray, opening: np.ndarray, upper: np.ndarray, lid: LidTexture,
+    carry: np.ndarray, weight: float,
+) -> None:  # fmt: skip
+    """Close an eye of ``image`` (RGB uint8, in place) under its lid. ``opening`` (N, 2) px: the portrait's
+    eye opening carried along with the head by ``carry`` (2, 3: portrait px -> ``image`` px; the warp leaves
+    the squeezed eye there). The lid comes down as a wipe: above the target upper lid (``target`` (478, >=2)
+    px) the portrait's filled-in lid skin shows, with the lash line along the target lid; below it the
+    squeezed eye stays until the eye is nearly shut. ``weight`` in [0, 1]: how closed (0 leaves the image
+    untouched, 1 covers the whole eye)."""
     if weight <= 0:
         return
-    patch = polygon_patch(opening, image.shape, pad=3, blur=5)
+    eye_width = float(np.linalg.norm(opening[8] - opening[0]))
+    reach = max(1, int(round(LID_COVER_REACH * eye_width)))
+    patch = polygon_patch(opening, image.shape, pad=reach + 3, blur=5)
     if patch is None:
         return
     (x0, y0, x1, y1), inside = patch
-    inside = cv2.dilate(inside, np.ones((3, 3), np.uint8))
-    eye_width = float(np.linalg.norm(opening[8] - opening[0]))
+    around = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
     lashes = lash_line((x0, y0, x1, y1), target[upper, :2], eye_width)
     region = image[y0:y1, x0:x1].astype(np.float32)
-    # A closed lid: skin, shaded a little towards the lash line, then the lashes.
+    # The filled-in lid skin, carried with the head into the patch, shaded a little towards the lash line.
+    to_patch = carry.astype(np.float64).copy()
+    to_patch[:, 2] += carry[:, :2] @ lid.cover_origin - (x0, y0)
+    skin = cv2.warpAffine(lid.cover, to_patch, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     rows = np.arange(y0, y1, dtype=np.float32)[:, None, None]
     line = np.interp(np.arange(x0, x1, dtype=np.float32), *_sorted_by_x(target[upper, :2]))[None, :, None]
     shade = 1.0 - 0.12 * np.exp(-(((rows - line) / max(0.12 * eye_width, 1.0)) ** 2))
-    colour = lid.skin * shade
-    colour += (lid.lashes - colour) * lashes
-    mask = np.maximum(inside[..., None], lashes) * weight
+    colour = skin * shade
+    colour += (np.minimum(lid.lashes, SEAM_DARKNESS * lid.skin) - colour) * lashes  # shut lids meet in a dark seam
+    # The wipe: the opening above the lid line; below it, and the lashes around, only as the eye shuts
+    # (no see-through lid).
+    above = np.clip(line - rows + 0.5, 0.0, 1.0)
+    shut = float(np.clip((weight - 0.6) / 0.4, 0.0, 1.0))
+    mask = np.maximum(inside[..., None] * above * min(1.0, 2.0 * weight), around[..., None] * shut)
+    mask = np.maximum(mask, lashes * weight)
     region += (colour - region) * mask
     image[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
 

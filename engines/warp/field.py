@@ -202,11 +202,13 @@ def inverted_cells(x: np.ndarray) -> np.ndarray:
     """(ny-1, nx-1) True where a grid cell of the map ``x`` (ny, nx, 2) is not a convex quad of the grid's
     orientation: bilinear upsampling of a map whose cells are all convex and upright never folds."""
     a, b, c, d = x[:-1, :-1], x[:-1, 1:], x[1:, 1:], x[1:, :-1]  # clockwise in image coordinates
+    # The turn at each corner is the cross product of the edges meeting there (each edge computed once).
+    edges = [b - a, c - b, d - c, a - d]
 
-    def cross(p, q, r):
-        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+    def turns_back(u, v):
+        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0] <= 0
 
-    return (cross(a, b, c) <= 0) | (cross(b, c, d) <= 0) | (cross(c, d, a) <= 0) | (cross(d, a, b) <= 0)
+    return turns_back(*edges[0:2]) | turns_back(*edges[1:3]) | turns_back(*edges[2:4]) | turns_back(edges[3], edges[0])
 
 
 def _unfold(x: np.ndarray, rounds: int = 6) -> np.ndarray:

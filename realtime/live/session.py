@@ -21,7 +21,7 @@ from realtime.stages import FrameSource, Sink
 
 log = logging.getLogger(__name__)
 
-LIVE_BODY_READS_PER_SECOND = 15.0  # live pose reads per second (see BodyDriverConfig.reads_per_second)
+LIVE_BODY_READS_PER_SECOND = 10.0  # live pose reads per second (see BodyDriverConfig.reads_per_second)
 
 
 def camera_opener(request: CameraRequest) -> Callable[[], FrameSource]:

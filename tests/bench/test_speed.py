@@ -12,3 +12,9 @@ def test_speed_benchmark_runs_small():
     for name in ("render", "track_and_render"):
         assert report[name]["frames"] == 4
         assert report[name]["fps"] > 0
+
+
+def test_speed_benchmark_times_pose_reads_with_the_body():
+    report = run("warp", size=128, frames=4, driving=None, body=True)
+    assert report["pose_read"]["frames"] == 4 and report["pose_read"]["mean_ms"] > 0
+    assert run("warp", size=128, frames=2, driving=None)["pose_read"] is None

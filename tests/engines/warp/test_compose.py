@@ -1,9 +1,10 @@
 """The body layer's neck takes the head layer's non-rigid motion just below the head (no seam at the cut),
-and only there."""
+and only there. Layers are remapped and blended into the frame in place, as a plain float-map remap would."""
 
+import cv2
 import numpy as np
 
-from engines.warp.compose import apply_affine, follow_head_detail, seam_weight
+from engines.warp.compose import apply_affine, blend_over, follow_head_detail, seam_weight, upsample, warp_layer
 
 
 def _grid(box):
@@ -37,3 +38,29 @@ def test_the_seam_weight_is_the_neck_core_just_below_the_head():
     assert weight[19, 20] == 1.0 and weight[20, 20] > 0.85 and abs(weight[24, 20] - 0.5) < 1e-6  # fading below it
     assert weight[30:, :].max() == 0.0  # nothing beyond the reach
     assert weight[20, 5] < 0.2 * weight[20, 20]  # beside the neck's core (the collar, shoulders): little
+
+
+def test_a_layer_is_remapped_as_by_its_float_map_and_blended_into_a_view_of_the_frame():
+    rng = np.random.default_rng(3)
+    colour = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    alpha = rng.random((60, 80), dtype=np.float32)
+    backward = (_grid((5, 7, 45, 37)) + rng.normal(0, 2.0, (30, 40, 2))).astype(np.float32)  # a wobbly map
+    warped = warp_layer((colour, alpha), backward)
+    for layer, result in zip((colour, alpha), warped):
+        np.testing.assert_array_equal(result, cv2.remap(layer, backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    frame = np.zeros((50, 60, 3), np.uint8)
+    under = np.full((30, 40, 3), 40, np.uint8)
+    blend_over(frame[10:40, 15:55], warped, under)  # a view: rows of the frame, not contiguous
+    expected = warped[0] * warped[1][..., None] + under * (1.0 - warped[1][..., None])
+    assert np.abs(frame[10:40, 15:55] - expected).max() <= 1.0
+    assert not frame[:10].any() and not frame[:, :15].any()  # nothing outside the view
+
+
+def test_upsampled_maps_of_changing_boxes_keep_the_identity_and_fill_a_given_buffer():
+    for box in ((0, 0, 300, 280), (13, 7, 90, 61), (100, 50, 611, 333)):
+        grid = _grid(box)[::8, ::8]  # an identity map on a coarse grid (not at resize's positions: any)
+        identity = upsample(grid, grid, box)
+        np.testing.assert_allclose(identity, _grid(box), atol=1e-4)
+    buffer = np.zeros((10, 12, 2), np.float32)
+    shifted = upsample(np.ones((3, 3, 2), np.float32), np.zeros((3, 3, 2), np.float32), (0, 0, 12, 10), out=buffer)
+    assert shifted is buffer and np.allclose(buffer, _grid((1, 1, 13, 11)))
