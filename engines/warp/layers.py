@@ -25,6 +25,7 @@ from engines.landmarks import FACE_OVAL, FaceFrame
 from engines.warp.compose import smoothstep
 
 
+EDGE_HOLD = 0.03  # image heights above the bottom edge over which the neck's share of the head motion ends
 MIN_NECK_LENGTH = 0.1  # face heights: the shortest fade of the neck's share, however tight the crop
 
 
@@ -146,7 +147,9 @@ def split_layers(
     along = 1.0 - smoothstep(below_chin, cut, cut + _neck_length(below_chin, sideways, cut, config))
     across = _cut_profile(head, chin + cut * face_height * down, right, face_width, sideways)
     core = 1.0 - smoothstep(np.abs(sideways), config.neck_half_width, config.neck_half_width + 0.3)
-    neck = (along * np.maximum(across, core)).astype(np.float32)
+    # The frame's bottom edge itself stays put (the torso goes on beyond it; what lies there is unknown).
+    edge = smoothstep((height - 1 - ys) / max(EDGE_HOLD * height, 1.0), 0.0, 1.0)
+    neck = (along * np.maximum(across, core) * edge).astype(np.float32)
     # 5. Colours: each layer's colour is unmixed from what lies under it, so that with no motion the
     #    layers composite back to the portrait exactly, soft edges included.
     plate = background_plate(image, person, config.plate_size, config.person_threshold)

@@ -51,3 +51,28 @@ def test_the_neck_stops_following_the_head_by_the_frame_edge_of_a_tight_crop():
     assert abs(_neck_length(tight, sideways, cut, config) - (99 / 400 - cut)) < 1e-6
     cropped = ys / 900  # the frame ends just below the cut: the shortest fade
     assert _neck_length(cropped, sideways, cut, config) == MIN_NECK_LENGTH
+
+
+def test_the_frames_bottom_edge_never_follows_the_head(astronaut):
+    """Cropped at the chest, the neck reaches the frame's bottom edge; its share of the head's motion ends
+    before it, so the edge row (whatever it shows: shirt, a border line) is never dragged into view."""
+    import numpy as np
+
+    from engines.warp.layers import EDGE_HOLD, PersonSegmenter, split_layers
+
+    image, face = astronaut
+    chin = int(face.landmarks[152, 1])
+    face_height = chin - int(face.landmarks[10, 1])
+    # The frame ends 0.08 face heights below the chin, just below the head layer's cut: the neck's fade
+    # towards the edge is as short as it gets.
+    crop = np.ascontiguousarray(image[: chin + int(0.08 * face_height)])
+    landmarks = face.landmarks.copy()
+    segmenter = PersonSegmenter()
+    try:
+        layers = split_layers(crop, landmarks, segmenter(crop))
+    finally:
+        segmenter.close()
+    height = crop.shape[0]
+    assert layers.neck[-int(0.5 * EDGE_HOLD * height) :].max() < 0.2  # near the edge: hardly any share
+    assert layers.neck[-1].max() == 0.0  # the edge row: none
+    assert layers.neck[: height - int(EDGE_HOLD * height)].max() > 0.5  # above it the neck still follows
