@@ -81,6 +81,7 @@ class TurnMaps:
     source: np.ndarray  # (468, 2) float32 the portrait's mesh points, px
     source_areas: np.ndarray  # (T,) float32 signed area of each triangle in the portrait, px²
     mirrored: np.ndarray  # (T, 3, 2) float32 portrait px of each triangle's mirrored corners
+    eye_distance: float  # px, the portrait's
 
     @staticmethod
     def of(points: np.ndarray, config: TurnConfig = TurnConfig()) -> "TurnMaps":
@@ -95,15 +96,18 @@ class TurnMaps:
         hidden = (smoothstep(gain, *config.hidden) * _inner_face()).astype(np.float32)
         return TurnMaps(
             config=config, hidden=hidden, source=mesh.astype(np.float32), source_areas=signed.astype(np.float32),
-            mirrored=mesh[mirror()[corners]].astype(np.float32),
+            mirrored=mesh[mirror()[corners]].astype(np.float32), eye_distance=_eye_distance(mesh.astype(np.float32)),
         )  # fmt: skip
 
     def weights(self, target: np.ndarray, scale: float) -> np.ndarray:
         """(468,) float32 mirror-fill weight per mesh point for target landmarks ``target`` (478, >=2) px of
         a head at ``scale`` times the portrait's size."""
+        return self._weights(np.abs(_areas(target[:MESH_POINTS, :2].astype(np.float64), triangles())), scale)
+
+    def _weights(self, areas: np.ndarray, scale: float) -> np.ndarray:
+        """:meth:`weights` from the target's (T,) unsigned triangle areas, px²."""
         if not self.hidden.any():
             return np.zeros(MESH_POINTS, np.float32)
-        areas = np.abs(_areas(target[:MESH_POINTS, :2].astype(np.float64), triangles()))
         source = np.abs(self.source_areas) * scale**2
         floor = AREA_FLOOR * float(np.median(source))
         gain = _spread(np.log((areas + floor) / (source + floor)))
@@ -119,8 +123,8 @@ class TurnMaps:
           map), faded in over a few grid points about the overlap;
         * mirror: where the target reveals what the portrait hides, its mirror image (see the module)."""
         corners = triangles()
-        weights = self.weights(target, scale)
         target_areas = _areas(target[:MESH_POINTS, :2].astype(np.float64), corners)
+        weights = self._weights(np.abs(target_areas), scale)
         floor = AREA_FLOOR * float(np.median(np.abs(target_areas)))
         # Newly folded: facing the camera in the portrait, away from it in the target (the portrait's own
         # far flank, turned towards the camera, unfolds: no occlusion).
@@ -129,7 +133,7 @@ class TurnMaps:
         flipped &= np.abs(target_areas) > floor
         if not weights.any() and not flipped.any():
             return TurnFrame()
-        depth_margin = self.config.occlusion_depth * scale * _eye_distance(self.source)  # px
+        depth_margin = self.config.occlusion_depth * scale * self.eye_distance  # px
         cell, index, barycentric, gap, back, folded = _rasterise(target[:MESH_POINTS], corners, grid, flipped)
         out, occluded = [], None
         # Only where the target folds over itself anew (the portrait's own overlaps the warp shows as they
@@ -152,8 +156,7 @@ class TurnMaps:
             mirrored.reshape(-1, 2)[cell[filled]] = np.einsum("ni,nid->nd", barycentric[filled], self.mirrored[index[filled]])
             share.reshape(-1)[cell[filled]] = weight[filled]
             share = np.minimum(share, cv2.GaussianBlur(share, (3, 3), 0))  # no lone cells where the mesh folds
-            eye_distance = scale * _eye_distance(self.source)
-            out.append(Override(mirrored, share, self.config.shading * eye_distance))
+            out.append(Override(mirrored, share, self.config.shading * scale * self.eye_distance))
         return TurnFrame(tuple(out), occluded)
 
 
