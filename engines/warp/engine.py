@@ -267,6 +267,7 @@ class WarpEngine:
         drawn[:, :2] -= head_box[:2]
         target_openings = eye_openings(drawn)
         openings = target_openings / np.maximum(state.source_eye_openings, 1e-3)  # target / source
+        carry = head - np.array([[0, 0, head_box[0]], [0, 0, head_box[1]]], np.float32)  # portrait -> head box
         for k, ((contour, upper, _, iris), eye, lid) in enumerate(zip(EYES, state.eyes, state.lids)):
             scale = _eye_width(drawn, contour) / max(_eye_width(state.source_points, contour), 1e-6)
             shown = 1.0 - float(hidden_eyes[k])  # an eye behind the nose is not painted over it
@@ -278,7 +279,6 @@ class WarpEngine:
             # closed under the lid where it shuts (instead of a squashed eye).
             redraw = max(np.clip((gazes[k] - 0.13) / 0.08, 0.0, 1.0), np.clip((openings[k] - 1.3) / 0.5, 0.0, 1.0))
             paint_eye(colour, drawn, contour, iris, eye, scale, shown * float(redraw))
-            carry = head - np.array([[0, 0, head_box[0]], [0, 0, head_box[1]]], np.float32)  # portrait -> head box
             carried = apply_affine(carry, state.source_points[contour])
             paint_lid(colour, drawn, carried, upper, lid, carry, shown * float(smoothstep(1.0 - openings[k], 0.35, 0.85)))
         if state.mouth_closed:
