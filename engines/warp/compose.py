@@ -8,6 +8,7 @@ sample positions the grids here follow (see :func:`engines.warp.field.grid_coord
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -26,6 +27,19 @@ def smoothstep(x, lo: float, hi: float):
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(2, 3) affine applied to (..., 2) points."""
     return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def affine_of_box(box: Box, matrix: np.ndarray) -> np.ndarray:
+    """(h, w, 2) float32: the (2, 3) affine ``matrix`` applied to every pixel of ``box`` (x0, y0, x1, y1).
+    A pixel grid's image is a sum of a row term and a column term: two broadcast sums, not a (h·w, 2)
+    matrix product (which numpy runs as h·w tiny ones: ~10× slower at a neck's size)."""
+    x0, y0, x1, y1 = box
+    xs, ys = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)
+    m = matrix.astype(np.float32)
+    out = np.empty((y1 - y0, x1 - x0, 2), np.float32)
+    for axis in range(2):
+        np.add((m[axis, 0] * xs)[None, :], (m[axis, 1] * ys + m[axis, 2])[:, None], out=out[..., axis])
+    return out
 
 
 def partial_similarity(matrix: np.ndarray, centre: np.ndarray, share: float) -> np.ndarray:
@@ -148,20 +162,39 @@ def follow_head_detail(
     if x1 <= x0 or y1 <= y0:
         return
     region = body_map[y0 - body_box[1] : y1 - body_box[1], x0 - body_box[0] : x1 - body_box[0]]
-    pixels = _pixel_grid(x1 - x0, y1 - y0) + np.array([x0, y0], np.float32)
-    detail = head[y0 - head_box[1] : y1 - head_box[1], x0 - head_box[0] : x1 - head_box[0]] - apply_affine(inverse, pixels)
+    detail = head[y0 - head_box[1] : y1 - head_box[1], x0 - head_box[0] : x1 - head_box[0]] - affine_of_box((x0, y0, x1, y1), inverse)
     share = cv2.remap(weight, region[..., 0], region[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     region += share[..., None] * detail
 
 
-def warp_layer(layer: tuple[np.ndarray, np.ndarray], backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A layer (RGB uint8 (H, W, 3), alpha float32 (H, W)) remapped through ``backward`` (h, w, 2); beyond
-    the image the layer's border pixels continue. The map is turned into remap's fixed-point form once for
-    both remaps (what remap does itself to a float map: the same pixels)."""
+class Layer(NamedTuple):
+    """A portrait layer, made once per portrait: ``colour`` (H, W, 3) uint8, ``alpha`` (H, W) float32 in
+    steps of 1/255, and ``packed`` (H, W, 4) uint8, both in one image: what :func:`warp_layer` remaps."""
+
+    colour: np.ndarray
+    alpha: np.ndarray
+    packed: np.ndarray
+
+    @classmethod
+    def of(cls, colour: np.ndarray, alpha: np.ndarray) -> "Layer":
+        alpha = np.ascontiguousarray(alpha, dtype=np.float32)
+        opacity = np.clip(np.round(alpha * 255.0), 0, 255).astype(np.uint8)
+        return cls(colour, alpha, np.ascontiguousarray(np.dstack([colour, opacity])))
+
+
+ALPHA_STEP = np.float32(1.0 / 255.0)
+
+
+def warp_layer(layer: Layer, backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A layer remapped through ``backward`` (h, w, 2): (colour (h, w, 3) uint8, alpha (h, w) float32);
+    beyond the image the layer's border pixels continue. Colour and alpha move in one remap of the packed
+    image (a float alpha remapped on its own cost as much again; the alpha read back differs from it by
+    under half a step of 1/255). The map is turned into remap's fixed-point form first (what remap does
+    itself to a float map: the same pixels)."""
     whole, fraction = cv2.convertMaps(backward, None, cv2.CV_16SC2)
-    colour = cv2.remap(layer[0], whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.remap(layer[1], whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return colour, alpha
+    packed = cv2.remap(layer.packed, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    colour = cv2.cvtColor(packed, cv2.COLOR_RGBA2RGB)
+    return colour, np.multiply(packed[..., 3], ALPHA_STEP, dtype=np.float32)
 
 
 def blend_over(destination: np.ndarray, layer: tuple[np.ndarray, np.ndarray], under: np.ndarray) -> None:

@@ -194,7 +194,7 @@ class WarpEngine:
         turn = None if cfg.turn is None else TurnMaps.of(points, cfg.turn)
         return WarpState(
             image=image, face=face, turn=turn, layers=layers, grid_box=grid_box, head_box=layers.head_box(),
-            seam=seam_weight(layers.head[1], layers.neck, NECK_SEAM * face_size),
+            seam=seam_weight(layers.head.alpha, layers.neck, NECK_SEAM * face_size),
             neck_box=layers.neck_box(),
             controls=controls, source_controls=source_controls, source_points=points.copy(), ring=ring,
             anchors=len(anchors), grid=grid, retargeter=Retargeter(face),
@@ -330,7 +330,7 @@ class WarpEngine:
         layers = split_layers(state.image, state.face.landmarks, state.layers.person, self.config.layers, shoulders)
         state.layers, state.head_box, state.neck_box = layers, layers.head_box(), layers.neck_box()
         state.body_box = layers.body_box()
-        state.seam = seam_weight(layers.head[1], layers.neck, NECK_SEAM * state.face_size)
+        state.seam = seam_weight(layers.head.alpha, layers.neck, NECK_SEAM * state.face_size)
         state.frame = layers.static.copy()
 
     def jacobian_determinant(self, state: WarpState) -> np.ndarray:

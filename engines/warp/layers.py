@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from engines.landmarks import FACE_OVAL, FaceFrame
-from engines.warp.compose import smoothstep
+from engines.warp.compose import Layer, smoothstep
 
 
 EDGE_HOLD = 0.03  # image heights above the bottom edge over which the neck's share of the head motion ends
@@ -52,20 +52,20 @@ class PortraitLayers:
     """Per-pixel layer maps of a portrait (all (H, W) float32 in [0, 1] unless noted)."""
 
     person: np.ndarray  # the person's soft mask
-    head: tuple[np.ndarray, np.ndarray]  # the head layer: colour (H, W, 3) uint8, alpha (H, W) float32
-    body: tuple[np.ndarray, np.ndarray]  # the body layer: colour and alpha
+    head: Layer  # the head layer: colour (H, W, 3) uint8, alpha (H, W) float32
+    body: Layer  # the body layer: colour and alpha
     neck: np.ndarray  # share of the head's motion the body layer takes at each pixel
     plate: np.ndarray  # (H, W, 3) uint8: the background with the person removed
     static: np.ndarray  # (H, W, 3) uint8: the unmoved body over the plate
 
     def head_box(self) -> tuple[int, int, int, int]:
-        return _box(self.head[1] > 0)
+        return _box(self.head.alpha > 0)
 
     def body_box(self) -> tuple[int, int, int, int]:
-        return _box(self.body[1] > 0)
+        return _box(self.body.alpha > 0)
 
     def neck_box(self) -> tuple[int, int, int, int]:
-        return _box((self.neck > 1e-3) & (self.body[1] > 0))
+        return _box((self.neck > 1e-3) & (self.body.alpha > 0))
 
 
 class PersonSegmenter:
@@ -163,15 +163,15 @@ def split_layers(
     return PortraitLayers(person=person, head=head_layer, body=body_layer, neck=neck, plate=plate, static=static)
 
 
-def composite(layer: tuple[np.ndarray, np.ndarray], under: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8: ``layer`` (colour, alpha) over ``under`` (H, W, 3)."""
-    colour, alpha = layer
+def composite(layer: Layer, under: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: ``layer`` over ``under`` (H, W, 3)."""
+    colour, alpha = layer.colour, layer.alpha
     a = alpha[..., None]
     return np.clip(colour * a + under * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
 
 
-def _layer(image: np.ndarray, alpha: np.ndarray, under: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A layer (colour (H, W, 3) uint8, alpha (H, W) float32) whose colour F solves alpha·F + (1 − alpha)·under = image (foreground colour
+def _layer(image: np.ndarray, alpha: np.ndarray, under: np.ndarray) -> Layer:
+    """A layer whose colour F solves alpha·F + (1 − alpha)·under = image (foreground colour
     estimation against a known background). Where no colour in [0, 255] solves it (the segmentation's
     confidence understates a pixel's coverage), alpha is raised to the least value that has a solution."""
     pixels = image.astype(np.float32)
@@ -187,7 +187,7 @@ def _layer(image: np.ndarray, alpha: np.ndarray, under: np.ndarray) -> tuple[np.
     unmixed = (pixels - (1.0 - a) * under) / np.maximum(a, 1e-3)
     colour = np.where(a > 0, unmixed, pixels)
     colour = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
-    return colour, np.ascontiguousarray(a[..., 0], dtype=np.float32)
+    return Layer.of(colour, a[..., 0])
 
 
 def background_plate(image: np.ndarray, person: np.ndarray, size: int, threshold: float) -> np.ndarray:

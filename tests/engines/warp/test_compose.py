@@ -4,7 +4,9 @@ and only there. Layers are remapped and blended into the frame in place, as a pl
 import cv2
 import numpy as np
 
-from engines.warp.compose import apply_affine, blend_over, follow_head_detail, seam_weight, upsample, warp_layer
+from engines.warp.compose import (
+    Layer, affine_of_box, apply_affine, blend_over, follow_head_detail, seam_weight, upsample, warp_layer,
+)
 
 
 def _grid(box):
@@ -43,11 +45,17 @@ def test_the_seam_weight_is_the_neck_core_just_below_the_head():
 def test_a_layer_is_remapped_as_by_its_float_map_and_blended_into_a_view_of_the_frame():
     rng = np.random.default_rng(3)
     colour = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    alpha = rng.random((60, 80), dtype=np.float32)
+    alpha = (rng.integers(0, 256, (60, 80)) / 255.0).astype(np.float32)  # a layer's alpha: steps of 1/255
     backward = (_grid((5, 7, 45, 37)) + rng.normal(0, 2.0, (30, 40, 2))).astype(np.float32)  # a wobbly map
-    warped = warp_layer((colour, alpha), backward)
-    for layer, result in zip((colour, alpha), warped):
-        np.testing.assert_array_equal(result, cv2.remap(layer, backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    warped = warp_layer(Layer.of(colour, alpha), backward)
+
+    def by_float_map(image):
+        return cv2.remap(image, backward, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    np.testing.assert_array_equal(warped[0], by_float_map(colour))  # the colour exactly
+    assert warped[1].dtype == np.float32
+    assert np.abs(warped[1] - by_float_map(alpha)).max() <= 0.5 / 255 + 1e-6  # alpha within half a step
+    assert np.abs(warped[1] - by_float_map(alpha)).max() > 0  # (it is read from the packed 8-bit image)
     frame = np.zeros((50, 60, 3), np.uint8)
     under = np.full((30, 40, 3), 40, np.uint8)
     blend_over(frame[10:40, 15:55], warped, under)  # a view: rows of the frame, not contiguous
@@ -64,3 +72,12 @@ def test_upsampled_maps_of_changing_boxes_keep_the_identity_and_fill_a_given_buf
     buffer = np.zeros((10, 12, 2), np.float32)
     shifted = upsample(np.ones((3, 3, 2), np.float32), np.zeros((3, 3, 2), np.float32), (0, 0, 12, 10), out=buffer)
     assert shifted is buffer and np.allclose(buffer, _grid((1, 1, 13, 11)))
+
+
+def test_an_affine_of_a_box_is_the_affine_of_each_of_its_pixels():
+    matrix = np.array([[1.05, -0.12, 3.25], [0.08, 0.97, -5.5]])
+    for box in ((0, 0, 7, 5), (37, 120, 450, 290)):
+        pixels = _grid(box)
+        moved = affine_of_box(box, matrix)
+        assert moved.shape == pixels.shape and moved.dtype == np.float32
+        np.testing.assert_allclose(moved, apply_affine(matrix, pixels.astype(np.float64)), atol=1e-3)

@@ -57,3 +57,28 @@ def test_fold_free_field_never_folds_where_the_raw_field_does():
     field, smallest = fold_free_field(base, raw, grid.spacing, margin=0.05)
     assert determinant(jacobian(field, grid.spacing)).min() > 0
     assert smallest < 1
+
+
+def test_refinement_stops_points_that_circle_and_keeps_each_ones_best_position(monkeypatch):
+    import engines.warp.field as field
+
+    # f(x) = 1.2·x, steered by half its Jacobian: every step overshoots the root by as much as it was off,
+    # so each point circles it for ever; a point started on its root is done at once.
+    spacing = (4.0, 4.0)
+    ny, nx = 20, 20
+    grid = np.stack(np.meshgrid(grid_coordinates(nx, 4.0), grid_coordinates(ny, 4.0)), -1).astype(np.float32)
+    displacement = 0.2 * grid
+    steer = (0.5 * jacobian(displacement, spacing)).astype(np.float32)
+    target = np.array([[36.0, 40.0], [48.0, 24.0]], np.float32)  # inside the grid, away from its border
+    root = target / 1.2
+    start = np.array([root[0] + (0.8, -0.6), root[1]], np.float32)
+    steps = []
+    step = field._newton_step
+    monkeypatch.setattr(field, "_newton_step", lambda *args: steps.append(len(args[0][0])) or step(*args))
+    x, residual = field._refine(start, target, displacement, steer, spacing, iterations=25, tolerance=0.05)
+    assert len(steps) <= field.STALL_STEPS + 2  # not all 25
+    assert steps[0] == 2 and all(count == 1 for count in steps[1:])  # the point on its root stopped at once
+    assert np.abs(residual[1]).max() <= 0.05
+    circling = np.abs(residual[0]).max()
+    # no worse than where it began (remap reads the field at positions rounded to 1/32 of a cell: 0.05 px here)
+    assert 0.05 < circling <= np.abs(1.2 * start[0] - target[0]).max() + 0.05
