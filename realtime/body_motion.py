@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -170,18 +172,30 @@ class BodyDriver:
 class BackgroundPoseReader:
     """A tracking-mode :class:`PoseReader` on its own thread "pose": ``read(rgb)`` hands the frame over
     (newest wins) and returns the newest body found so far, of an earlier frame (None before the first).
-    The first frame is read until the tracking crop settles (see :meth:`BodyDriver.update`)."""
+    The first frame is read until the tracking crop settles (see :meth:`BodyDriver.update`).
 
-    def __init__(self, reader: PoseReader | None = None):
+    The thread is a background one (:mod:`realtime.live.priority`): a pose read (12-16 ms of a core) on a
+    two-core machine otherwise preempts tracking and rendering and delays the frame they are on. The
+    reader is opened (``open_reader``) on that thread after it turned nicer, so MediaPipe's graph threads,
+    which run the inference, start from it and are as nice. Raises what ``open_reader`` raises."""
+
+    def __init__(self, open_reader: Callable[[], PoseReader] = partial(PoseReader, static_image=False)):
         from realtime.live.slots import LatestSlot  # the live loop's mailbox (not needed offline)
 
-        self._reader = reader or PoseReader(static_image=False)
+        self._open_reader = open_reader
+        self._reader: PoseReader | None = None
         self._frames = LatestSlot("pose")
         self._latest: Body | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="pose", daemon=True)
         self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            self._thread.join()
+            raise self._failure
 
     def read(self, rgb: np.ndarray) -> Body | None:
         self._frames.put(rgb)
@@ -189,6 +203,16 @@ class BackgroundPoseReader:
             return self._latest
 
     def _run(self) -> None:
+        from realtime.live.priority import lower_thread_priority
+
+        lower_thread_priority()
+        try:
+            self._reader = self._open_reader()
+        except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
+            self._failure = exc
+            return
+        finally:
+            self._ready.set()
         reads = SETTLE_READS
         while not self._stop.is_set():
             image = self._frames.get(timeout=0.1)

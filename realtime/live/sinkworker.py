@@ -8,12 +8,11 @@ kept busy with repeats back to back.
 from __future__ import annotations
 
 import logging
-import os
-import platform
 import threading
 import time
 from collections.abc import Sequence
 
+from realtime.live.priority import lower_thread_priority
 from realtime.live.render import RenderedFrame
 from realtime.live.slots import LatestSlot
 from realtime.live.stats import LatencyHistogram, log_failure
@@ -26,20 +25,6 @@ RESEND_GRACE = 1.5
 # A re-send also waits this many periods after the previous send returned (sinks marked ``paces = True``
 # sleep inside ``send`` to keep their rate; that sleep is not work and does not count).
 RESEND_IDLE = 0.25
-# Niceness of the thread feeding a sink marked ``background = True`` (a file encoder): it then yields the
-# CPU to capture, tracking and rendering, which set the latency. Linux only (nice is per thread there).
-BACKGROUND_NICENESS = 10
-
-
-def lower_thread_priority(niceness: int) -> bool:
-    """Make the calling thread nicer (Linux, where nice is per thread and needs no privilege)."""
-    if platform.system() != "Linux":
-        return False
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except OSError:
-        return False
-    return True
 
 
 class SinkWorker:
@@ -63,7 +48,7 @@ class SinkWorker:
 
     def run(self, stop: threading.Event) -> None:
         if getattr(self.sink, "background", False) and self.thread is threading.current_thread():
-            lower_thread_priority(BACKGROUND_NICENESS)
+            lower_thread_priority()  # a file encoder: the encoder's own threads start from this one
         paces = getattr(self.sink, "paces", False)
         last: RenderedFrame | None = None
         last_was_new = False

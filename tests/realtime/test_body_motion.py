@@ -1,3 +1,5 @@
+import platform
+
 import numpy as np
 import pytest
 
@@ -167,7 +169,7 @@ def test_background_reader_hands_back_the_newest_body_without_waiting():
             seen.append(int(rgb[0, 0, 0]))
             return super().read(rgb)
 
-    reader = BackgroundPoseReader(SlowReader([neutral, moved(neutral, 0.0, (20.0, 0.0), 1.0)]))
+    reader = BackgroundPoseReader(lambda: SlowReader([neutral, moved(neutral, 0.0, (20.0, 0.0), 1.0)]))
     try:
         frame = lambda index: np.full((1, 1, 3), index, np.uint8)  # noqa: E731
         started = time.perf_counter()
@@ -198,3 +200,45 @@ def test_a_read_rate_reads_every_other_frame_at_twice_that_rate_and_holds_betwee
     assert set(reads[:-5]) == {0} and reads[-5:] == [2, 4, 6, 8, 10]  # the neutral (settled), then 1 in 2
     shifts = [m.shift[0] * 200.0 for m in motions]  # px (the neutral's shoulders are 200 px apart)
     np.testing.assert_allclose(shifts, [0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20], atol=1e-4)
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="thread niceness is per thread on Linux only")
+def test_background_reader_runs_the_pose_model_nicer_than_the_caller_its_own_threads_too():
+    import os
+    import threading
+
+    from realtime.body_motion import BackgroundPoseReader
+    from realtime.live.priority import BACKGROUND_NICENESS
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    caller = niceness()
+    seen = {}
+
+    class GraphReader(FakeReader):
+        """Starts a worker thread when opened, as MediaPipe's graph does."""
+
+        def __init__(self, bodies):
+            super().__init__(bodies)
+            seen["opened on"] = niceness()
+            worker = threading.Thread(target=lambda: seen.setdefault("worker", niceness()))
+            worker.start()
+            worker.join()
+
+    reader = BackgroundPoseReader(lambda: GraphReader([driver_body()]))
+    reader.close()
+    expected = min(caller + BACKGROUND_NICENESS, 19)
+    assert seen == {"opened on": expected, "worker": expected}
+    assert niceness() == caller  # the caller's own thread is left as it was
+
+
+def test_background_reader_that_cannot_open_raises_on_the_callers_thread():
+    from engines.base import LivePuppetError
+    from realtime.body_motion import BackgroundPoseReader
+
+    def broken():
+        raise LivePuppetError("MediaPipe pose is not available")
+
+    with pytest.raises(LivePuppetError, match="not available"):
+        BackgroundPoseReader(broken)
