@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from fractions import Fraction
@@ -209,6 +210,33 @@ def count_video_frames(path: str | Path) -> int:
         return 0
 
 
+def x264_options(crf: int) -> dict[str, str]:
+    """libx264's options for ``crf``: the same frames always give the same bitstream.
+
+    On a CPU with AVX-512, libx264's AVX-512 code (in its macroblock tree with adaptive quantisation, both
+    on by default) depends on memory it never wrote: once the process has decoded a video, the same frames
+    now and then encode differently (a frame's last macroblocks a few grey levels off, carried on by the
+    frames that reference them). Its AVX2 code, which AVX2-only CPUs run too, gives one bitstream every
+    time, so AVX-512 is left out; other CPUs keep x264's own choice."""
+    options = {"crf": str(crf), "preset": "veryfast"}
+    if _cpu_has_avx512():
+        options["x264-params"] = "asm=AVX2"  # x264's flag set up to AVX2 (FMA3, BMI1/2, LZCNT included)
+    return options
+
+
+@functools.cache
+def _cpu_has_avx512() -> bool:
+    """Whether this CPU and OS run AVX-512 (numpy's run-time CPU dispatch has already asked)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # older numpy
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__
+        except ImportError:
+            return False
+    return bool(__cpu_features__.get("AVX512F")) and bool(__cpu_features__.get("AVX2"))
+
+
 class VideoWriter:
     """Video file writer: ``write(rgb, timestamp=None)`` per frame (RGB uint8 of ``size`` = (w, h)),
     ``close()`` once. The format follows the suffix (:data:`realtime.outputs.VIDEO_SUFFIXES`): H.264
@@ -273,7 +301,7 @@ class VideoWriter:
         else:
             stream = self._container.add_stream("libx264", rate=self._fps)
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            stream.options = x264_options(crf)
             padded = (width + width % 2, height + height % 2)  # yuv420p needs even sizes
         stream.width, stream.height = padded
         stream.codec_context.time_base = self._time_base  # fine enough for any source's timestamps
