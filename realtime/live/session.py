@@ -3,12 +3,14 @@ loaded and prepared by the engine, and the motion driver. The session owns them 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from engines.base import Engine, EngineOptions, create_engine
+from engines.base import BodyMotion, Engine, EngineOptions, Motion, create_engine
+from engines.landmarks import neutral_points
 from realtime.body_motion import body_tracking_wanted
 from realtime.driver import DriverConfig, MotionDriver
 from engines.blas import blas_threads, limit_blas_threads
@@ -69,6 +71,8 @@ class LiveSession:
                 smoothing=smoothing, body=tracks_body, body_in_background=True,
                 body_reads_per_second=LIVE_BODY_READS_PER_SECOND,
             ))  # fmt: skip
+            if tracks_body:
+                self._set_up_body()
         except BaseException:
             self.close()
             raise
@@ -76,6 +80,13 @@ class LiveSession:
             engine=self.engine, state=self.state, driver=self.driver, open_source=open_source, sinks=sinks,
             modifiers=modifiers, controls=controls, config=config,
         )  # fmt: skip
+
+    def _set_up_body(self) -> None:
+        """One render with the body still, before the loop starts: an engine sets the body up on its first
+        body frame (the warp engine reads the portrait's pose and splits its layers again, about 0.3 s),
+        which would otherwise stall the first live frames (about ten dropped)."""
+        still = Motion.identity(neutral_points(self.state.face.landmarks))
+        self.engine.render(self.state, dataclasses.replace(still, body=BodyMotion()))
 
     def run(self, duration: float | None = None) -> dict:
         """Run the loop to its end and return its summary."""
