@@ -17,4 +17,6 @@ def test_speed_benchmark_runs_small():
 def test_speed_benchmark_times_pose_reads_with_the_body():
     report = run("warp", size=128, frames=4, driving=None, body=True)
     assert report["pose_read"]["frames"] == 4 and report["pose_read"]["mean_ms"] > 0
-    assert run("warp", size=128, frames=2, driving=None)["pose_read"] is None
+    assert report["track_and_render_pose_thread"]["frames"] == 4  # the pose on its own thread, as live
+    plain = run("warp", size=128, frames=2, driving=None)
+    assert plain["pose_read"] is None and plain["track_and_render_pose_thread"] is None
