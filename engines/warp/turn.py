@@ -131,6 +131,11 @@ class TurnMaps:
         facing = np.sign(self.source_areas.sum())  # the sign of the area of a triangle facing the camera
         flipped = (np.sign(target_areas) != facing) & (np.sign(self.source_areas) == facing)
         flipped &= np.abs(target_areas) > floor
+        # Not where only the outline's triangles turn away (the oval and the ring inside it): nearly edge-on
+        # already, they do in any turn, even a slight one, and across them the portrait often shows hair (hair
+        # over the cheeks, p09): the mesh's map blended in about them smeared it over the cheek. The big turns
+        # this step is for (the nose before the far cheek) turn inner triangles away as well.
+        flipped &= ~_outline_triangles()
         if not weights.any() and not flipped.any():
             return TurnFrame()
         depth_margin = self.config.occlusion_depth * scale * self.eye_distance  # px
@@ -269,6 +274,12 @@ def _inner_face(rings: int = OUTLINE_RINGS) -> np.ndarray:
         touching = (out[corners] == 0).any(axis=1)
         out[np.unique(corners[touching])] = 0.0
     return out
+
+
+@cache
+def _outline_triangles() -> np.ndarray:
+    """(T,) bool: the triangles with a corner on the face oval or on the ring of mesh points next to it."""
+    return (_inner_face()[triangles()] == 0).any(axis=1)
 
 
 def _eye_distance(points: np.ndarray) -> float:

@@ -6,7 +6,7 @@ import pytest
 
 from engines.base import EngineOptions, Face, Motion
 from engines.landmarks import euler_to_rotation
-from engines.mesh import MESH_POINTS, mirror
+from engines.mesh import MESH_POINTS, mirror, triangles
 from engines.retarget import Retargeter
 from engines.warp.compose import box_grid
 from engines.warp.engine import WarpConfig, WarpEngine
@@ -82,6 +82,21 @@ def test_a_turn_away_shows_the_nose_in_front_of_the_far_cheek(astronaut):
     nose = _at(grid, target[1])
     assert front.weight[nose] > 0.9
     assert np.linalg.norm(front.map[nose] - face.landmarks[1, :2]) < 3.0 * 1.5  # the portrait's nose tip
+
+
+def test_a_slight_turn_folds_only_the_outline_and_blends_nothing_in(astronaut):
+    """At 10° the triangles along the face's outline turn away (edge-on already); the portrait shows hair
+    across them, which the front surface's map smeared over the cheek: no occlusion for them alone."""
+    _, face = astronaut
+    motion = Motion.identity(Retargeter(face).source_points)
+    maps = TurnMaps.of(face.landmarks)
+    for yaw in (10, -10):
+        target = Retargeter(face).retarget(dataclasses.replace(motion, rotation=euler_to_rotation(0, yaw, 0)))
+        areas = np.array([cv2.contourArea(target[t, :2].astype(np.float32), oriented=True) for t in triangles()])
+        assert ((np.sign(areas) != np.sign(maps.source_areas.sum())) & (np.abs(areas) > 1.0)).any()  # they fold
+        grid = _grid(target)
+        turn = maps.frame(grid.copy(), grid, target, 1.0)
+        assert turn.occluded is None and all(o.shading > 0 for o in turn.overrides)  # no front surface
 
 
 def test_a_frontal_portrait_driven_frontally_is_unchanged_bit_for_bit(astronaut, warp):
