@@ -14,10 +14,22 @@ from engines.base import Face, Motion
 from engines.landmarks import (
     LEFT_BROW, LEFT_EYE_CONTOUR, LEFT_EYE_CORNERS, LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LIPS,
     MOUTH_CORNERS, RIGHT_BROW, RIGHT_EYE_CONTOUR, RIGHT_EYE_CORNERS, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
-    RIGHT_IRIS, FaceFrame,
+    RIGHT_IRIS, FaceFrame, eye_openings,
 )  # fmt: skip
 
 RATIO_LIMITS = (0.25, 4.0)
+# A neutral eye opened less than this (lid gap / eye width, as :func:`eye_openings`) counts as shut: a driver
+# whose reference frame has its eyes closed (a blink, eyes down at the start of a clip) would otherwise make
+# every open eye after it an eye opened wide beyond the portrait's own (googly painted eyes), its iris a guess
+# under the lid. Such an eye is measured against a relaxed open eye instead: its upper lid raised to
+# ``OPEN_EYE``, its iris centred in it.
+SHUT_EYE = 0.1
+OPEN_EYE = 0.3
+CHIN, FOREHEAD = 152, 10
+EYE_PARTS = (
+    (RIGHT_EYE_CORNERS, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS),
+    (LEFT_EYE_CORNERS, LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_IRIS),
+)
 
 
 def _eye_size(points: np.ndarray, corners, upper, lower) -> tuple[float, float]:
@@ -25,6 +37,27 @@ def _eye_size(points: np.ndarray, corners, upper, lower) -> tuple[float, float]:
     width = np.linalg.norm(points[corners[0], :2] - points[corners[1], :2])
     gap = np.abs(points[lower[1:-1], 1] - points[upper[1:-1], 1]).mean()
     return float(width), float(gap)
+
+
+def opened_eyes(points: np.ndarray) -> np.ndarray:
+    """Face-frame points (478, 3) with each shut eye (opening < ``SHUT_EYE``) opened to ``OPEN_EYE``: the upper
+    lid raised most in the middle, not at the corners; the iris moved to the opened eye's centre. Eyes that
+    are open are left as they are (the same array values)."""
+    out = points.copy()
+    for (corners, upper, lower, iris), opening in zip(EYE_PARTS, eye_openings(points)):
+        if opening >= SHUT_EYE:
+            continue
+        outer, inner = points[corners[0], :2], points[corners[1], :2]
+        width = float(np.linalg.norm(inner - outer))
+        along = np.clip((points[upper, 0] - outer[0]) / (inner[0] - outer[0] or 1e-6), 0.0, 1.0)
+        profile = np.sin(np.pi * along)  # 0 at the corners
+        down = float(np.sign(points[CHIN, 1] - points[FOREHEAD, 1]) or 1.0)  # the face frame's downwards
+        middle = slice(2, 5)  # the lid points eye_openings measures
+        raise_by = (OPEN_EYE - opening) * width / max(float(profile[middle].mean()), 1e-3)
+        out[upper, 1] -= down * raise_by * profile
+        centre = np.array([(outer[0] + inner[0]) / 2, (out[upper[middle], 1].mean() + out[lower[middle], 1].mean()) / 2])
+        out[iris, :2] += centre - points[iris[0], :2]
+    return out
 
 
 def _mouth_size(points: np.ndarray) -> tuple[float, float]:
@@ -69,15 +102,22 @@ class Retargeter:
     def __init__(self, source: Face):
         self.frame = FaceFrame.of(source.landmarks)
         self.source_points = self.frame.normalise(source.landmarks).astype(np.float32)  # (478, 3)
+        # Expressions are put onto the source with shut eyes opened (see SHUT_EYE): a shut-eyed portrait
+        # then opens its eyes as far as the driver has its own open; driven by itself it stays as it is.
+        self._base = opened_eyes(self.source_points)
         self._driver_neutral: np.ndarray | None = None
+        self._neutral_shift = np.zeros_like(self.source_points)
         self._scales = np.ones_like(self.source_points)
 
     def retarget(self, motion: Motion) -> np.ndarray:
         if motion.neutral is not self._driver_neutral:
             self._driver_neutral = motion.neutral
-            self._scales = expression_scales(self.source_points, motion.neutral)
+            opened = opened_eyes(motion.neutral)
+            # The driver's expression measured from its neutral with shut eyes opened (0 elsewhere).
+            self._neutral_shift = (motion.neutral - opened).astype(np.float32)
+            self._scales = expression_scales(self._base, opened)
         # 1. expression in the source's face frame, 2. head pose about the source's centre.
-        expressed = self.source_points + motion.expression * self._scales
+        expressed = self._base + (motion.expression + self._neutral_shift) * self._scales
         posed = motion.scale * expressed @ motion.rotation.T
         posed[:, :2] += motion.translation
         # 3. back to image pixels.

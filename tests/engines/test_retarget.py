@@ -59,3 +59,32 @@ def test_mouth_opening_scales_with_the_source_mouth(face):
     target = Retargeter(face).retarget(motion)
     # the same opening relative to mouth width as the driver showed
     assert mouth_opening(target) == pytest.approx(mouth_opening(opened), rel=0.15)
+
+
+def _motion(neutral_landmarks: np.ndarray, now_landmarks: np.ndarray) -> Motion:
+    """The motion of a driver whose reference frame is ``neutral_landmarks`` and who now shows ``now_landmarks``
+    (image px, the same head pose)."""
+    frame = FaceFrame.of(neutral_landmarks)
+    neutral = frame.normalise(neutral_landmarks).astype(np.float32)
+    return dataclasses.replace(Motion.identity(neutral), expression=frame.normalise(now_landmarks) - neutral)
+
+
+def test_a_driver_whose_reference_frame_has_shut_eyes_gives_its_open_eyes_not_wide_ones(face):
+    """A clip starting with closed eyes (b01, b02, v03): its open eyes afterwards are the portrait's open
+    eyes, not eyes opened by the whole closed-to-open distance again (googly painted eyes)."""
+    shut = _with_eyes_scaled(face.landmarks, 0.0)
+    retargeter = Retargeter(face)
+    portrait = eye_openings(face.landmarks)
+    open_now = eye_openings(retargeter.retarget(_motion(shut, face.landmarks)))
+    np.testing.assert_allclose(open_now, portrait, rtol=0.35)  # was about 2× (opening 0.3 → 0.6+) before
+    shut_now = eye_openings(retargeter.retarget(_motion(shut, shut)))
+    assert shut_now.max() < 0.08  # and shut eyes are shut (open: about 0.3)
+
+
+def test_a_shut_eyed_portrait_opens_as_far_as_the_driver_and_driven_by_itself_stays_shut(face):
+    shut = Face(_with_eyes_scaled(face.landmarks, 0.0), face.image_size)
+    retargeter = Retargeter(shut)
+    opened = eye_openings(retargeter.retarget(_motion(face.landmarks, face.landmarks)))  # a driver at rest
+    assert opened.min() > 0.2  # open, as the driver's are
+    itself = retargeter.retarget(Motion.identity(retargeter.source_points))
+    np.testing.assert_allclose(itself, shut.landmarks, atol=1e-3)  # its own neutral: the portrait as it is
