@@ -40,23 +40,30 @@ def _eye_size(points: np.ndarray, corners, upper, lower) -> tuple[float, float]:
 
 
 def opened_eyes(points: np.ndarray) -> np.ndarray:
-    """Face-frame points (478, 3) with each shut eye (opening < ``SHUT_EYE``) opened to ``OPEN_EYE``: the upper
-    lid raised most in the middle, not at the corners; the iris moved to the opened eye's centre. Eyes that
-    are open are left as they are (the same array values)."""
+    """Face-frame points (478, 3) with each shut eye (opening < ``SHUT_EYE``) opened to ``OPEN_EYE`` (see
+    :func:`with_eye_opened`); open eyes are left as they are."""
+    out = points
+    for eye, opening in enumerate(eye_openings(points)):
+        if opening < SHUT_EYE:
+            out = with_eye_opened(out, eye, OPEN_EYE)
+    return out if out is not points else points.copy()
+
+
+def with_eye_opened(points: np.ndarray, eye: int, opening: float) -> np.ndarray:
+    """Face-frame points (478, 3) with eye ``eye`` (0 right, 1 left) opened to ``opening`` (lid gap / eye
+    width): the upper lid moved, most in the middle and not at the corners; the iris centred in the eye."""
+    corners, upper, lower, iris = EYE_PARTS[eye]
     out = points.copy()
-    for (corners, upper, lower, iris), opening in zip(EYE_PARTS, eye_openings(points)):
-        if opening >= SHUT_EYE:
-            continue
-        outer, inner = points[corners[0], :2], points[corners[1], :2]
-        width = float(np.linalg.norm(inner - outer))
-        along = np.clip((points[upper, 0] - outer[0]) / (inner[0] - outer[0] or 1e-6), 0.0, 1.0)
-        profile = np.sin(np.pi * along)  # 0 at the corners
-        down = float(np.sign(points[CHIN, 1] - points[FOREHEAD, 1]) or 1.0)  # the face frame's downwards
-        middle = slice(2, 5)  # the lid points eye_openings measures
-        raise_by = (OPEN_EYE - opening) * width / max(float(profile[middle].mean()), 1e-3)
-        out[upper, 1] -= down * raise_by * profile
-        centre = np.array([(outer[0] + inner[0]) / 2, (out[upper[middle], 1].mean() + out[lower[middle], 1].mean()) / 2])
-        out[iris, :2] += centre - points[iris[0], :2]
+    outer, inner = points[corners[0], :2], points[corners[1], :2]
+    width = float(np.linalg.norm(inner - outer))
+    along = np.clip((points[upper, 0] - outer[0]) / (inner[0] - outer[0] or 1e-6), 0.0, 1.0)
+    profile = np.sin(np.pi * along)  # 0 at the corners
+    down = float(np.sign(points[CHIN, 1] - points[FOREHEAD, 1]) or 1.0)  # the face frame's downwards
+    middle = slice(2, 5)  # the lid points eye_openings measures
+    now = float(eye_openings(points)[eye])
+    out[upper, 1] -= down * (opening - now) * width / max(float(profile[middle].mean()), 1e-3) * profile
+    centre = np.array([(outer[0] + inner[0]) / 2, (out[upper[middle], 1].mean() + out[lower[middle], 1].mean()) / 2])
+    out[iris, :2] += centre - points[iris[0], :2]
     return out
 
 
