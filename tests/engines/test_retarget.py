@@ -81,10 +81,27 @@ def test_a_driver_whose_reference_frame_has_shut_eyes_gives_its_open_eyes_not_wi
     assert shut_now.max() < 0.08  # and shut eyes are shut (open: about 0.3)
 
 
-def test_a_shut_eyed_portrait_opens_as_far_as_the_driver_and_driven_by_itself_stays_shut(face):
+def test_a_shut_eyed_portrait_keeps_its_look_follows_a_driver_that_starts_shut_and_itself_exactly(face):
     shut = Face(_with_eyes_scaled(face.landmarks, 0.0), face.image_size)
     retargeter = Retargeter(shut)
-    opened = eye_openings(retargeter.retarget(_motion(face.landmarks, face.landmarks)))  # a driver at rest
-    assert opened.min() > 0.2  # open, as the driver's are
+    at_rest = eye_openings(retargeter.retarget(_motion(face.landmarks, face.landmarks)))  # a relaxed driver
+    assert at_rest.max() < 0.05  # its look (a blink photo, a laugh) is kept; the driver's blinks close it
+    driver_shut = _with_eyes_scaled(face.landmarks, 0.0)
+    opening = eye_openings(retargeter.retarget(_motion(driver_shut, face.landmarks)))
+    assert opening.min() > 0.2  # a driver that starts shut and opens: the portrait opens with it (b01)
     itself = retargeter.retarget(Motion.identity(retargeter.source_points))
-    np.testing.assert_allclose(itself, shut.landmarks, atol=1e-3)  # its own neutral: the portrait as it is
+    np.testing.assert_allclose(itself, shut.landmarks, atol=1e-3)
+
+
+def test_a_driver_squinting_in_its_reference_frame_gives_its_ordinary_eyes_not_wide_ones(face):
+    """v01's first frame is narrowed (0.16 against 0.22 after): its ordinary eyes were 1.4× the portrait's."""
+    narrowed = _with_eyes_scaled(face.landmarks, 0.45)
+    assert 0.1 < eye_openings(narrowed).mean() < 0.2
+    retargeter = Retargeter(face)
+    now = _with_eyes_scaled(face.landmarks, 0.65)  # the driver's ordinary open eye, a little wider
+    ratio = eye_openings(retargeter.retarget(_motion(narrowed, now))) / eye_openings(face.landmarks)
+    assert ratio.max() < 1.25  # was 0.65 / 0.45 ≈ 1.44
+    # a squinting portrait driven by itself stays exactly as it is
+    squinting = Face(narrowed, face.image_size)
+    itself = Retargeter(squinting)
+    np.testing.assert_allclose(itself.retarget(Motion.identity(itself.source_points)), narrowed, atol=1e-3)
