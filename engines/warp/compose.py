@@ -179,7 +179,7 @@ class Layer(NamedTuple):
     def of(cls, colour: np.ndarray, alpha: np.ndarray) -> "Layer":
         alpha = np.ascontiguousarray(alpha, dtype=np.float32)
         opacity = np.clip(np.round(alpha * 255.0), 0, 255).astype(np.uint8)
-        return cls(colour, alpha, np.ascontiguousarray(np.dstack([colour, opacity])))
+        return cls(colour, alpha, np.dstack([colour, opacity]))
 
 
 ALPHA_STEP = np.float32(1.0 / 255.0)

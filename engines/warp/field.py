@@ -163,10 +163,10 @@ def invert(
     return _unfold(_fill_unconverged(x, np.abs(residual).max(axis=-1) > 0.5)).astype(np.float32)
 
 
-def _newton_step(
+def _newton_residual(
     x: np.ndarray, target: np.ndarray, displacement: np.ndarray, jac: np.ndarray, spacing: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For (h, w, 2) points ``x``: the residual x + d(x) − target and the damped Newton step that reduces it."""
+    """For (h, w, 2) points ``x``: the residual x + d(x) − target and the Jacobian there (h, w, 4)."""
     # px -> fractional grid index: (p + 0.5) / spacing - 0.5
     ix = (x[..., 0] + 0.5) / spacing[0] - 0.5
     iy = (x[..., 1] + 0.5) / spacing[1] - 0.5
@@ -175,7 +175,11 @@ def _newton_step(
     # (an approximate one still converges to the same root): bilinear is enough there.
     d = cv2.remap(displacement, ix, iy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     j = cv2.remap(jac, ix, iy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    residual = x + d - target
+    return x + d - target, j
+
+
+def _newton_step(residual: np.ndarray, j: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
+    """The damped Newton step reducing ``residual`` (h, w, 2) with the Jacobian ``j`` (h, w, 4) there."""
     det = determinant(j)
     det = np.where(np.abs(det) < 1e-3, 1e-3, det)
     step_x = (j[..., 3] * residual[..., 0] - j[..., 1] * residual[..., 1]) / det
@@ -183,7 +187,7 @@ def _newton_step(
     # Damped: a step never moves a point more than two grid cells (steep, strongly stretched places).
     limit = 2.0 * max(spacing)
     scale = np.minimum(1.0, limit / np.maximum(np.hypot(step_x, step_y), 1e-6))
-    return residual, np.stack([step_x * scale, step_y * scale], axis=-1)
+    return np.stack([step_x * scale, step_y * scale], axis=-1)
 
 
 def _newton(
@@ -198,10 +202,10 @@ def _newton(
     """Newton steps solving x + d(x) = target for (h, w, 2) arrays of points; returns x and the residual."""
     residual = np.zeros_like(x)
     for _ in range(iterations):
-        residual, step = _newton_step(x, target, displacement, jac, spacing)
+        residual, j = _newton_residual(x, target, displacement, jac, spacing)
         if np.abs(residual).max() <= tolerance:
             break
-        x = x - step
+        x = x - _newton_step(residual, j, spacing)
     return x, residual
 
 
@@ -224,8 +228,8 @@ def _refine(
     active = np.arange(len(x))
     current = x[active]
     for _ in range(iterations):
-        residual, step = _newton_step(current[None], target[active][None], displacement, jac, spacing)
-        residual, step = residual[0], step[0]
+        residual, j = _newton_residual(current[None], target[active][None], displacement, jac, spacing)
+        residual, step = residual[0], _newton_step(residual, j, spacing)[0]
         size = np.abs(residual).max(axis=-1)
         better = size < best_size[active]
         stalled[active] = np.where(better, 0, stalled[active] + 1)
